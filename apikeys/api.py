@@ -1,0 +1,63 @@
+"""The public REST API's base view and ``GET /api/v1/me`` (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.authentication import ApiKeyAuthentication
+from apikeys.permissions import KEY_PERMISSIONS
+from apikeys.records import KeyRecord
+from apikeys.services import touch_last_used
+from core.net import client_ip
+
+
+class ApiV1View(APIView):
+    """Base of every ``/api/v1/`` view: API keys only, checks in SPEC §2 order.
+
+    Subclasses declare ``required_scopes = {"GET": "x:read", "POST": "x:write"}``.
+    """
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = KEY_PERMISSIONS
+    throttle_classes: list[Any] = []  # the rate limit is a step of the permission chain
+
+    @property
+    def key(self) -> KeyRecord:
+        return self.request.auth  # type: ignore[return-value]  # guaranteed by the permissions
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        touch_last_used(record=self.key, ip=client_ip(request))
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        usage = getattr(request, "rate_limit_usage", None)
+        if usage is not None:
+            for name, value in usage.headers().items():
+                response[name] = value
+        return response
+
+
+class MeApi(ApiV1View):
+    """The key's workspace and the key itself (never its digest or plain value)."""
+
+    required_scopes = {"GET": None}
+
+    def get(self, request: Request) -> Response:
+        key = self.key
+        return Response(
+            {
+                "workspace": {"id": key.workspace_id, "name": key.workspace_name, "plan": key.ws_plan},
+                "key": {
+                    "name": key.name,
+                    "hint": key.hint,
+                    "kind": key.kind,
+                    "scopes": key.scopes,
+                    "expires_at": key.expires_at.isoformat().replace("+00:00", "Z") if key.expires_at else None,
+                },
+            }
+        )

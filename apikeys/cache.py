@@ -1,0 +1,173 @@
+"""The shared cache of key records, and how revocation reaches it (SPEC §2, §10).
+
+Entries are versioned. ``ApiKey.cache_version`` is bumped in the same transaction
+as every change a cached record must not outlive (revoke, roll, a workspace's plan
+or status). After commit the writer stores a *tombstone* carrying the new version.
+A Lua script writes an entry only if it is newer than what Redis holds, so a
+request that read the database just before a revoke cannot refill the cache with
+the old record just after it: its version is older than the tombstone's.
+
+If Redis cannot be reached when a tombstone is due (a partition), the tombstone is
+kept in this process and pushed by a retry thread, and before any later lookup of
+this process, as soon as Redis answers: the other processes, which kept reading
+Redis, refuse the key from then on. ``API_KEY_CACHE_TTL`` (60 s) bounds what a
+revoking process that dies during the partition can leave behind.
+
+Without Redis (the embedded default) nothing is cached: one indexed query a request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apikeys.records import KeyRecord
+from core.cache import REDIS_ERRORS
+
+logger = logging.getLogger("parley.apikeys.cache")
+
+# KEYS[1] entry; ARGV[1] value, ARGV[2] version, ARGV[3] ttl, ARGV[4] "fill"|"tomb".
+# A fill replaces an older entry or a tombstone of its own version; a tombstone
+# replaces anything older than itself.
+_WRITE_IF_NEWER = """
+local cur = redis.call('GET', KEYS[1])
+local v = tonumber(ARGV[2])
+if cur then
+  local c = cjson.decode(cur)
+  if c.v > v then return 0 end
+  if c.v == v and (ARGV[4] == 'tomb' or c.t == 0) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+return 1
+"""
+
+# KEYS[1] entry; ARGV[1] now (seconds). Returns {entry or nil, count, seconds left}.
+# Counts the request against the key's rate limit in the same round trip, when
+# the cached record says the key gets that far (SPEC §2 check order).
+_LOOKUP_AND_COUNT = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {false, 0, 0} end
+local e = cjson.decode(raw)
+if e.t == 1 then return {raw, 0, 0} end
+local r = e.r
+local now = tonumber(ARGV[1])
+if r.revoked or r.kind ~= 'secret' or r.ws_status ~= 'active' then return {raw, 0, 0} end
+if r.exp ~= cjson.null and r.exp <= now then return {raw, 0, 0} end
+local period = tonumber(r.rp)
+local window = now - (now % period)
+local ck = KEYS[1] .. ':rl:' .. window
+local n = redis.call('INCR', ck)
+if n == 1 then redis.call('EXPIRE', ck, period + 1) end
+return {raw, n, window + period - now}
+"""
+
+TOMBSTONE_TTL = 600
+
+
+class KeyCache:
+    """Key records in Redis; a no-op without Redis."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._retry_thread: threading.Thread | None = None
+        self._scripts: dict[str, Any] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return hasattr(cache, "raw_client")
+
+    def _entry_key(self, digest: str) -> str:
+        return f"{settings.CACHES['default'].get('KEY_PREFIX', 'parley')}:ak:{digest}"
+
+    def _script(self, name: str, source: str) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            script = self._scripts[name] = cache.raw_client().register_script(source)  # type: ignore[attr-defined]  # enabled
+        return script
+
+    def lookup(self, digest: str, now: int) -> tuple[KeyRecord | None, tuple[int, int] | None]:
+        """The cached record (or ``None``) and, if counted, ``(count, seconds_left)``.
+
+        Raises one of ``REDIS_ERRORS`` when Redis is unreachable: the caller then
+        reads the database.
+        """
+        if not cache.is_up:  # type: ignore[attr-defined]  # enabled
+            raise ConnectionError("Redis marked down")  # an OSError: one of REDIS_ERRORS
+        # This process's own revocations reach Redis before it reads from it again.
+        if self._pending and not self.flush_pending():
+            raise ConnectionError("Pending revocations could not reach Redis")
+        try:
+            raw, count, left = self._script("lookup", _LOOKUP_AND_COUNT)(keys=[self._entry_key(digest)], args=[now])
+        except REDIS_ERRORS as exc:
+            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
+            raise
+        if raw is None:
+            return None, None
+        entry = json.loads(raw)
+        if entry.get("t") == 1:
+            return None, None
+        return KeyRecord.from_dict(entry["r"]), ((int(count), int(left)) if count else None)
+
+    def fill(self, digest: str, record: KeyRecord) -> None:
+        value = json.dumps({"v": record.version, "t": 0, "r": record.to_dict()}, separators=(",", ":"))
+        try:
+            self._script("write", _WRITE_IF_NEWER)(
+                keys=[self._entry_key(digest)],
+                args=[value, record.version, settings.API_KEY_CACHE_TTL, "fill"],
+            )
+        except REDIS_ERRORS as exc:
+            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
+
+    def invalidate(self, digest: str, version: int) -> None:
+        """Store a tombstone of ``version``; kept and retried if Redis is unreachable."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._pending[digest] = max(version, self._pending.get(digest, 0))
+        self.flush_pending()
+
+    def flush_pending(self) -> bool:
+        """Push every pending tombstone; True when none is left."""
+        with self._lock:
+            pending = dict(self._pending)
+        for digest, version in pending.items():
+            value = json.dumps({"v": version, "t": 1}, separators=(",", ":"))
+            try:
+                self._script("write", _WRITE_IF_NEWER)(
+                    keys=[self._entry_key(digest)], args=[value, version, TOMBSTONE_TTL, "tomb"]
+                )
+            except REDIS_ERRORS as exc:
+                cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
+                self._start_retry_thread()
+                return False
+            with self._lock:
+                if self._pending.get(digest) == version:
+                    del self._pending[digest]
+        return True
+
+    def _start_retry_thread(self) -> None:
+        with self._lock:
+            if self._retry_thread and self._retry_thread.is_alive():
+                return
+            self._retry_thread = threading.Thread(target=self._retry_loop, name="apikey-tombstones", daemon=True)
+            self._retry_thread.start()
+
+    def _retry_loop(self) -> None:
+        while True:
+            time.sleep(0.2)
+            if self.flush_pending():
+                logger.info("Pending API key revocations reached Redis")
+                return
+
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+
+key_cache = KeyCache()

@@ -1,0 +1,98 @@
+"""Workspace API keys: only a SHA-256 digest and a display hint are stored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Workspace
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def usable(self) -> ApiKeyQuerySet:
+        """Neither revoked nor expired."""
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+    def retired(self) -> ApiKeyQuerySet:
+        """Revoked or expired."""
+        now = timezone.now()
+        return self.filter(models.Q(revoked_at__isnull=False) | models.Q(expires_at__lte=now))
+
+
+class ApiKey(models.Model):
+    """A key that acts for its whole workspace. Created only through ``apikeys.services``."""
+
+    class Kind(models.TextChoices):
+        SECRET = "secret", "Secret"
+        PUBLISHABLE = "publishable", "Publishable"
+
+    MAX_NAME_LENGTH = 100
+    MAX_ALLOWED_IPS = 50
+    # last_used_at / last_used_ip are written at most this often per key.
+    LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SECRET)
+    name = models.CharField(max_length=MAX_NAME_LENGTH)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=32, editable=False)
+    scopes = models.JSONField(default=list, blank=True)
+    allowed_ips = models.JSONField(default=list, blank=True)
+    allowed_origins = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Requests per period, e.g. "500/h"; empty means settings.API_RATE_LIMIT.
+    rate_limit = models.CharField(max_length=20, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rolled_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rolled_to")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every change a cached record must not outlive (see apikeys/cache.py).
+    cache_version = models.PositiveBigIntegerField(default=1, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"])]
+        permissions = [("revoke_apikey", "Can revoke API keys")]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hint})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+    @property
+    def status(self) -> str:
+        if self.is_revoked:
+            return "revoked"
+        if self.is_expired:
+            return "expired"
+        return "active"
+
+    @property
+    def effective_rate_limit(self) -> str:
+        return self.rate_limit or settings.API_RATE_LIMIT

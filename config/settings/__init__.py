@@ -1,0 +1,1 @@
+"""Settings by environment: ``local`` (embedded default), ``test``, ``production``."""

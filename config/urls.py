@@ -1,0 +1,20 @@
+"""Root URLs: the app's pages, the in-app API, the public API and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from core import views as core_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/", include("accounts.urls_api")),
+    path("api/v1/", include("apikeys.urls_api")),
+    path("settings/", include("apikeys.urls")),
+    path("", include("accounts.urls")),
+]
+
+handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"

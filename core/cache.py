@@ -1,0 +1,101 @@
+"""A django-redis cache that keeps working, per process, while Redis is unreachable.
+
+SPEC §10: with Redis gone, rate limits keep holding (counted per process, never
+unlimited, never a 500) and a warning is logged at most once a minute per process.
+After a failure the process stops trying Redis for ``RETRY_AFTER`` seconds, so a
+blackholed Redis costs one 200 ms timeout a second, not one per cache call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis.exceptions
+from django.core.cache.backends.locmem import LocMemCache
+from django_redis.cache import RedisCache
+from django_redis.exceptions import ConnectionInterrupted
+
+logger = logging.getLogger("parley.cache")
+
+REDIS_ERRORS = (
+    ConnectionInterrupted,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+)
+
+
+class FailoverRedisCache(RedisCache):
+    """django-redis, falling back to a local-memory cache while Redis is down."""
+
+    RETRY_AFTER = 1.0
+    WARN_INTERVAL = 60.0
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._fallback = LocMemCache(f"failover-{id(self)}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
+        self._down_until = 0.0
+        self._last_warning = -self.WARN_INTERVAL
+
+    @property
+    def is_up(self) -> bool:
+        """False while this process believes Redis is unreachable."""
+        return time.monotonic() >= self._down_until
+
+    def mark_down(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self._down_until = now + self.RETRY_AFTER
+        if now - self._last_warning >= self.WARN_INTERVAL:
+            self._last_warning = now
+            logger.warning("Redis unreachable, using per-process fallback: %s", type(exc).__name__)
+
+    def raw_client(self) -> Any:
+        """The redis-py client, for scripts; callers catch ``REDIS_ERRORS``."""
+        return self.client.get_client(write=True)
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if self.is_up:
+            try:
+                return getattr(super(), name)(*args, **kwargs)
+            except REDIS_ERRORS as exc:
+                self.mark_down(exc)
+        return getattr(self._fallback, name)(*args, **kwargs)
+
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("add", *args, **kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("get", *args, **kwargs)
+
+    def set(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("set", *args, **kwargs)
+
+    def touch(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("touch", *args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("delete", *args, **kwargs)
+
+    def get_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("get_many", *args, **kwargs)
+
+    def set_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("set_many", *args, **kwargs)
+
+    def delete_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("delete_many", *args, **kwargs)
+
+    def has_key(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("has_key", *args, **kwargs)
+
+    def incr(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("incr", *args, **kwargs)
+
+    def decr(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("decr", *args, **kwargs)
+
+    def clear(self) -> Any:
+        self._fallback.clear()
+        return self._call("clear")

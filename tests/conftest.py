@@ -1,0 +1,63 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL + Redis
+when ``DATABASE_URL`` / ``REDIS_URL`` are set."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Plan, Role
+from tests import factories
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Every test starts with empty rate-limit counters and key cache."""
+    cache.clear()
+    return
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def workspace(db):
+    return factories.make_workspace(plan=Plan.PRO)
+
+
+@pytest.fixture
+def free_workspace(db):
+    return factories.make_workspace(plan=Plan.FREE)
+
+
+@pytest.fixture
+def owner(workspace):
+    return factories.owner_of(workspace)
+
+
+@pytest.fixture
+def admin_user(workspace):
+    return factories.add_member(workspace, Role.ADMIN)
+
+
+@pytest.fixture
+def member(workspace):
+    return factories.add_member(workspace, Role.MEMBER)
+
+
+@pytest.fixture
+def guest(workspace):
+    return factories.add_member(workspace, Role.GUEST)
+
+
+@pytest.fixture
+def secret_key(workspace):
+    """``(ApiKey, plain)`` with contacts:read and tickets:write on a pro workspace."""
+    return factories.make_key(workspace, scopes=["contacts:read", "tickets:write"])

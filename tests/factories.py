@@ -1,0 +1,41 @@
+"""Factories for the test suite: small functions that make valid objects."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from accounts.models import Membership, Plan, Role, User, Workspace
+from accounts.services import workspace_create
+from apikeys.models import ApiKey
+from apikeys.services import create_key
+
+PASSWORD = "correct-horse-battery-staple"
+_seq = itertools.count(1)
+
+
+def make_user(email: str | None = None, **extra: Any) -> User:
+    return User.objects.create_user(email=email or f"user{next(_seq)}@example.com", password=PASSWORD, **extra)
+
+
+def make_workspace(*, owner: User | None = None, plan: str = Plan.PRO, name: str | None = None) -> Workspace:
+    owner = owner or make_user()
+    return workspace_create(name=name or f"Workspace {next(_seq)}", owner=owner, plan=plan)
+
+
+def add_member(workspace: Workspace, role: str = Role.MEMBER, user: User | None = None, **extra: Any) -> User:
+    user = user or make_user()
+    Membership.objects.create(workspace=workspace, user=user, role=role, **extra)
+    return user
+
+
+def owner_of(workspace: Workspace) -> User:
+    return workspace.memberships.get(role=Role.OWNER).user  # type: ignore[return-value]  # owners have users
+
+
+def make_key(workspace: Workspace, *, scopes: list[str] | None = None, **extra: Any) -> tuple[ApiKey, str]:
+    """A key made through the service, as a user would make it."""
+    extra.setdefault("name", f"Key {next(_seq)}")
+    if extra.get("kind", ApiKey.Kind.SECRET) == ApiKey.Kind.SECRET and scopes is None:
+        scopes = ["contacts:read"]
+    return create_key(workspace=workspace, actor=owner_of(workspace), scopes=scopes or [], **extra)
