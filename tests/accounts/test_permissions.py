@@ -1,0 +1,76 @@
+"""The permission module as a table: every role × action (SPEC §1)."""
+
+import pytest
+
+from accounts.models import Membership, Role
+from accounts.permissions import Action, can, may_change_role
+from tests import factories
+
+O, A, M, G = Role.OWNER, Role.ADMIN, Role.MEMBER, Role.GUEST
+
+# action: roles that may do it
+TABLE = {
+    Action.VIEW_WORKSPACE: {O, A, M, G},
+    Action.DELETE_WORKSPACE: {O},
+    Action.VIEW_BILLING: {O},
+    Action.VIEW_MEMBERS: {O, A, M},
+    Action.MANAGE_MEMBERS: {O, A},
+    Action.MANAGE_API_KEYS: {O, A},
+    Action.MANAGE_ASSISTANTS: {O, A},
+    Action.MANAGE_SETTINGS: {O, A},
+    Action.USE_ASSISTANTS: {O, A, M},
+    Action.CREATE_CHATS: {O, A, M},
+    Action.READ_ALL_CHATS: {O, A},
+    Action.VIEW_AUDIT_LOG: {O, A},
+}
+
+
+def test_table_covers_every_action():
+    assert set(TABLE) == set(Action)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", list(Action))
+def test_role_action(role, action):
+    workspace = factories.make_workspace()
+    user = factories.add_member(workspace, role) if role != O else factories.owner_of(workspace)
+    assert can(user, action, workspace) is (role in TABLE[action])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [Membership.Status.INVITED, Membership.Status.SUSPENDED])
+def test_only_active_memberships_grant_anything(status):
+    workspace = factories.make_workspace()
+    user = factories.add_member(workspace, Role.ADMIN, status=status)
+    assert not any(can(user, action, workspace) for action in Action)
+
+
+@pytest.mark.django_db
+def test_other_workspaces_and_anonymous_grant_nothing():
+    from django.contrib.auth.models import AnonymousUser
+
+    workspace, other = factories.make_workspace(), factories.make_workspace()
+    assert not can(factories.owner_of(other), Action.VIEW_WORKSPACE, workspace)
+    assert not can(AnonymousUser(), Action.VIEW_WORKSPACE, workspace)
+
+
+@pytest.mark.parametrize(
+    ("actor", "target", "new", "is_self", "allowed"),
+    [
+        (O, M, A, False, True),
+        (O, A, O, False, True),  # owners grant owner
+        (O, O, A, False, True),  # and remove it (the service keeps one owner)
+        (A, M, A, False, True),
+        (A, M, O, False, False),  # admins cannot grant owner
+        (A, O, M, False, False),  # nor remove it
+        (A, O, None, False, False),
+        (A, G, None, False, True),
+        (M, G, M, False, False),  # members manage nobody
+        (G, G, M, False, False),
+        (O, O, A, True, False),  # nobody changes their own role
+        (A, A, M, True, False),
+    ],
+)
+def test_role_change_rules(actor, target, new, is_self, allowed):
+    assert may_change_role(actor_role=actor, target_role=target, new_role=new, is_self=is_self) is allowed
