@@ -77,7 +77,7 @@ class KeyCache:
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
         self._retry_thread: threading.Thread | None = None
-        self._scripts: dict[str, Any] = {}
+        self._scripts: dict[tuple[str, int], Any] = {}
 
     @property
     def enabled(self) -> bool:
@@ -87,9 +87,10 @@ class KeyCache:
         return f"{settings.CACHES['default'].get('KEY_PREFIX', 'parley')}:ak:{digest}"
 
     def _script(self, name: str, source: str) -> Any:
-        script = self._scripts.get(name)
-        if script is None:
-            script = self._scripts[name] = cache.raw_client().register_script(source)  # type: ignore[attr-defined]  # enabled
+        client = cache.raw_client()  # type: ignore[attr-defined]  # enabled
+        script = self._scripts.get((name, id(client)))
+        if script is None:  # one per client: settings changes (tests) swap the client
+            script = self._scripts[(name, id(client))] = client.register_script(source)
         return script
 
     def lookup(self, digest: str, now: int) -> tuple[KeyRecord | None, tuple[int, int] | None]:

@@ -18,9 +18,7 @@ COOKIE = "authjs.session-token"
 
 
 def signup(client, email, password=factories.PASSWORD):
-    return client.post(
-        "/accounts/signup/", {"email": email, "password1": password, "password2": password}, follow=True
-    )
+    return client.post("/accounts/signup/", {"email": email, "password1": password, "password2": password}, follow=True)
 
 
 def login(client, email, password=factories.PASSWORD):
@@ -129,7 +127,9 @@ def test_invitation_of_existing_user_is_accepted_at_login(client, workspace, own
 
 def test_invite_api_for_admin_and_refusals(client, workspace, admin_user, member):
     client.force_login(admin_user)
-    ok = client.post("/api/members/invite", {"email": "x@example.com", "role": "member"}, content_type="application/json")
+    ok = client.post(
+        "/api/members/invite", {"email": "x@example.com", "role": "member"}, content_type="application/json"
+    )
     assert ok.status_code == 201
     assert ok.json()["status"] == "invited"
     again = client.post("/api/members/invite", {"email": "x@example.com"}, content_type="application/json")
@@ -142,7 +142,10 @@ def test_invite_api_for_admin_and_refusals(client, workspace, admin_user, member
     assert bad.status_code == 400
     assert "email" in bad.json()["error"]["fields"]
     client.force_login(member)
-    assert client.post("/api/members/invite", {"email": "z@example.com"}, content_type="application/json").status_code == 403
+    assert (
+        client.post("/api/members/invite", {"email": "z@example.com"}, content_type="application/json").status_code
+        == 403
+    )
 
 
 def test_invite_api_requires_csrf_with_a_session(workspace, owner):

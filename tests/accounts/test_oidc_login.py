@@ -105,7 +105,9 @@ def test_unverified_new_user_may_sign_up_but_accepts_no_invitation(sso, live_ser
 
 def test_verified_sso_login_accepts_pending_invitation(sso, live_server):
     workspace = factories.make_workspace()
-    membership_invite(workspace=workspace, actor=factories.owner_of(workspace), email="alice@example.org", role=Role.ADMIN)
+    membership_invite(
+        workspace=workspace, actor=factories.owner_of(workspace), email="alice@example.org", role=Role.ADMIN
+    )
     http, _ = sso_login(live_server, "alice")
     names = {w["name"]: w["role"] for w in me(live_server, http).json()["workspaces"]}
     assert names[workspace.name] == "admin"

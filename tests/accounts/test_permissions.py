@@ -1,4 +1,4 @@
-"""The permission module as a table: every role × action (SPEC §1)."""
+"""The permission module as a table: every role and action (SPEC §1)."""
 
 import pytest
 
@@ -6,22 +6,22 @@ from accounts.models import Membership, Role
 from accounts.permissions import Action, can, may_change_role
 from tests import factories
 
-O, A, M, G = Role.OWNER, Role.ADMIN, Role.MEMBER, Role.GUEST
+OW, A, M, G = Role.OWNER, Role.ADMIN, Role.MEMBER, Role.GUEST
 
 # action: roles that may do it
 TABLE = {
-    Action.VIEW_WORKSPACE: {O, A, M, G},
-    Action.DELETE_WORKSPACE: {O},
-    Action.VIEW_BILLING: {O},
-    Action.VIEW_MEMBERS: {O, A, M},
-    Action.MANAGE_MEMBERS: {O, A},
-    Action.MANAGE_API_KEYS: {O, A},
-    Action.MANAGE_ASSISTANTS: {O, A},
-    Action.MANAGE_SETTINGS: {O, A},
-    Action.USE_ASSISTANTS: {O, A, M},
-    Action.CREATE_CHATS: {O, A, M},
-    Action.READ_ALL_CHATS: {O, A},
-    Action.VIEW_AUDIT_LOG: {O, A},
+    Action.VIEW_WORKSPACE: {OW, A, M, G},
+    Action.DELETE_WORKSPACE: {OW},
+    Action.VIEW_BILLING: {OW},
+    Action.VIEW_MEMBERS: {OW, A, M},
+    Action.MANAGE_MEMBERS: {OW, A},
+    Action.MANAGE_API_KEYS: {OW, A},
+    Action.MANAGE_ASSISTANTS: {OW, A},
+    Action.MANAGE_SETTINGS: {OW, A},
+    Action.USE_ASSISTANTS: {OW, A, M},
+    Action.CREATE_CHATS: {OW, A, M},
+    Action.READ_ALL_CHATS: {OW, A},
+    Action.VIEW_AUDIT_LOG: {OW, A},
 }
 
 
@@ -34,7 +34,7 @@ def test_table_covers_every_action():
 @pytest.mark.parametrize("action", list(Action))
 def test_role_action(role, action):
     workspace = factories.make_workspace()
-    user = factories.add_member(workspace, role) if role != O else factories.owner_of(workspace)
+    user = factories.add_member(workspace, role) if role != OW else factories.owner_of(workspace)
     assert can(user, action, workspace) is (role in TABLE[action])
 
 
@@ -58,17 +58,17 @@ def test_other_workspaces_and_anonymous_grant_nothing():
 @pytest.mark.parametrize(
     ("actor", "target", "new", "is_self", "allowed"),
     [
-        (O, M, A, False, True),
-        (O, A, O, False, True),  # owners grant owner
-        (O, O, A, False, True),  # and remove it (the service keeps one owner)
+        (OW, M, A, False, True),
+        (OW, A, OW, False, True),  # owners grant owner
+        (OW, OW, A, False, True),  # and remove it (the service keeps one owner)
         (A, M, A, False, True),
-        (A, M, O, False, False),  # admins cannot grant owner
-        (A, O, M, False, False),  # nor remove it
-        (A, O, None, False, False),
+        (A, M, OW, False, False),  # admins cannot grant owner
+        (A, OW, M, False, False),  # nor remove it
+        (A, OW, None, False, False),
         (A, G, None, False, True),
         (M, G, M, False, False),  # members manage nobody
         (G, G, M, False, False),
-        (O, O, A, True, False),  # nobody changes their own role
+        (OW, OW, A, True, False),  # nobody changes their own role
         (A, A, M, True, False),
     ],
 )
