@@ -18,6 +18,8 @@ from core.errors import Conflict, Forbidden
 class MeApi(APIView):
     """The signed-in user, their workspaces and the current one."""
 
+    schema = None  # the in-app API is not part of the public OpenAPI schema
+
     def get(self, request: Request) -> Response:
         current = current_membership(request)
         return Response(
@@ -44,6 +46,8 @@ def _workspace_data(membership: Membership) -> dict[str, object]:
 class WorkspaceSwitchApi(APIView):
     """Make a workspace the session's current one. Not a member → 404."""
 
+    schema = None
+
     def post(self, request: Request, workspace_id: int) -> Response:
         membership = get_object_or_404(user_memberships(request.user), workspace_id=workspace_id)
         request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
@@ -52,6 +56,8 @@ class WorkspaceSwitchApi(APIView):
 
 class MemberInviteApi(APIView):
     """Invite an email into the current workspace (owners and admins)."""
+
+    schema = None
 
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)

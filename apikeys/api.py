@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,17 +49,22 @@ class MeApi(ApiV1View):
 
     required_scopes = {"GET": None}
 
+    class OutputSerializer(serializers.Serializer):
+        class WorkspaceSerializer(serializers.Serializer):
+            id = serializers.IntegerField(source="workspace_id")
+            name = serializers.CharField(source="workspace_name")
+            plan = serializers.CharField(source="ws_plan")
+
+        class KeySerializer(serializers.Serializer):
+            name = serializers.CharField()
+            hint = serializers.CharField()
+            kind = serializers.CharField()
+            scopes = serializers.ListField(child=serializers.CharField())
+            expires_at = serializers.DateTimeField(allow_null=True)
+
+        workspace = WorkspaceSerializer(source="*")
+        key = KeySerializer(source="*")
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        key = self.key
-        return Response(
-            {
-                "workspace": {"id": key.workspace_id, "name": key.workspace_name, "plan": key.ws_plan},
-                "key": {
-                    "name": key.name,
-                    "hint": key.hint,
-                    "kind": key.kind,
-                    "scopes": key.scopes,
-                    "expires_at": key.expires_at.isoformat().replace("+00:00", "Z") if key.expires_at else None,
-                },
-            }
-        )
+        return Response(self.OutputSerializer(self.key).data)

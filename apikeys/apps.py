@@ -6,4 +6,4 @@ class ApiKeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self) -> None:
-        from apikeys import receivers  # noqa: F401  (workspace changes reach the key cache)
+        from apikeys import receivers, schema  # noqa: F401  (signal receivers; OpenAPI extension)
