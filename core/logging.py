@@ -7,10 +7,11 @@ import re
 
 from django.views.debug import SafeExceptionReporterFilter
 
-# Any Parley credential: secret/publishable keys and widget visitor tokens.
-SECRET_PATTERN = re.compile(r"\b(wsk|wpk|wst)_[A-Za-z0-9_]+")
+# Any Parley credential: secret/publishable keys and widget visitor tokens. A
+# display hint (``wsk_live_AbCd…wxyz``) is too short to match and stays readable.
+SECRET_PATTERN = re.compile(r"\b(wsk|wpk|wst)_(?:live_)?[A-Za-z0-9_-]{12,}")
 HEADER_PATTERN = re.compile(
-    r"(?i)((?:authorization|x-api-key|cookie|x-twilio-signature)[\"']?\s*[:=]\s*[\"']?)[^\"',\n}]+"
+    r"(?i)((?:authorization|x[-_]api[-_]key|cookie|x[-_]twilio[-_]signature)[\"']?\s*[:=]\s*[\"']?)[^\"',\n}]+"
 )
 
 
@@ -19,17 +20,30 @@ def redact(text: str) -> str:
     return HEADER_PATTERN.sub(lambda m: f"{m.group(1)}[REDACTED]", text)
 
 
+_STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
 class RedactSecretsFilter(logging.Filter):
-    """Rewrites a record's message with every credential redacted."""
+    """Redacts credentials from a record's message, traceback and extra fields.
+
+    Attached to every handler, so it also covers records propagated from
+    ``django.request`` (whose ``request`` extra prints the URL, query string
+    included) and ``django.server`` (the development server's access log).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken format string must not hide the record
-            return True
-        redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
+            message = str(record.msg)
+        record.msg, record.args = redact(message), ()
+        if record.exc_info:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        for name, value in list(record.__dict__.items()):
+            if name in _STANDARD_ATTRS or value is None or isinstance(value, bool | int | float):
+                continue
+            record.__dict__[name] = redact(value if isinstance(value, str) else str(value))
         return True
 
 
