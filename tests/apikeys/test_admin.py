@@ -32,7 +32,7 @@ def staff_viewer(client):
 
 
 def test_find_key_by_full_leaked_key(support_client, workspace):
-    key, plain = factories.make_key(workspace, name="Leaky")
+    _, plain = factories.make_key(workspace, name="Leaky")
     factories.make_key(workspace, name="Other")
     page = support_client.get(CHANGELIST, {"q": plain}).content.decode()
     assert "Leaky" in page
