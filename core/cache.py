@@ -18,6 +18,8 @@ from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 
 logger = logging.getLogger("parley.cache")
+# Per process, not per cache instance: each thread builds its own instance.
+_last_warning = [-60.0]
 
 REDIS_ERRORS = (
     ConnectionInterrupted,
@@ -37,7 +39,6 @@ class FailoverRedisCache(RedisCache):
         super().__init__(server, params)
         self._fallback = LocMemCache(f"failover-{id(self)}", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
         self._down_until = 0.0
-        self._last_warning = -self.WARN_INTERVAL
 
     @property
     def is_up(self) -> bool:
@@ -47,8 +48,8 @@ class FailoverRedisCache(RedisCache):
     def mark_down(self, exc: BaseException) -> None:
         now = time.monotonic()
         self._down_until = now + self.RETRY_AFTER
-        if now - self._last_warning >= self.WARN_INTERVAL:
-            self._last_warning = now
+        if now - _last_warning[0] >= self.WARN_INTERVAL:
+            _last_warning[0] = now
             logger.warning("Redis unreachable, using per-process fallback: %s", type(exc).__name__)
 
     def raw_client(self) -> Any:

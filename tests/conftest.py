@@ -10,6 +10,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Plan, Role
+from apikeys.cache import key_cache
 from tests import factories
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -19,7 +20,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def _clean_cache():
     """Every test starts with empty rate-limit counters and key cache."""
     cache.clear()
-    return
+    yield
+    key_cache.forget_pending()
 
 
 @pytest.fixture
