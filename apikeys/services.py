@@ -281,18 +281,20 @@ def invalidate_workspace_keys(workspace: Workspace) -> None:
         _invalidate(key)
 
 
-# Per-process memory of the last ``last_used_at`` write per key id.
-_last_used_written: dict[int, float] = {}
+# Per-process memory of the last ``last_used_at`` write per key (id and hint: an id
+# alone can be reused by SQLite after a deletion).
+_last_used_written: dict[tuple[int, str], float] = {}
 
 
 def touch_last_used(*, record: KeyRecord, ip: str) -> None:
     """Record use at most once a minute per key, across all processes."""
     interval = ApiKey.LAST_USED_WRITE_INTERVAL.total_seconds()
     now = time.time()
-    if now - max(record.last_used or 0.0, _last_used_written.get(record.id, 0.0)) < interval:
+    memo = (record.id, record.hint)
+    if now - max(record.last_used or 0.0, _last_used_written.get(memo, 0.0)) < interval:
         return
-    _last_used_written[record.id] = now
-    if not cache.add(f"ak-last-used:{record.id}", 1, int(interval)):
+    _last_used_written[memo] = now
+    if not cache.add(f"ak-last-used:{record.id}:{record.hint}", 1, int(interval)):
         return  # another process wrote it within the minute
     now_dt = timezone.now()
     ApiKey.objects.filter(pk=record.id).filter(
