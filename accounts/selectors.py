@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import AuditEvent, Membership, Role, User, Workspace
 
 SESSION_WORKSPACE_KEY = "parley_workspace_id"
 
@@ -39,3 +39,19 @@ def current_membership(request: HttpRequest) -> Membership | None:
 def current_workspace(request: HttpRequest) -> Workspace | None:
     membership = current_membership(request)
     return membership.workspace if membership else None
+
+
+_MANAGER_ROLE_ORDER = {Role.OWNER: 0, Role.ADMIN: 1}
+
+
+def workspace_managers(workspace: Workspace) -> list[Membership]:
+    """Active owners and admins, owners first: who to ask for what only they may do."""
+    memberships = Membership.objects.filter(
+        workspace=workspace, status=Membership.Status.ACTIVE, role__in=list(_MANAGER_ROLE_ORDER)
+    ).select_related("user")
+    return sorted(memberships, key=lambda m: (_MANAGER_ROLE_ORDER[Role(m.role)], m.user.email if m.user else ""))
+
+
+def workspace_audit_events(workspace: Workspace) -> QuerySet[AuditEvent]:
+    """The workspace's audit log, newest first."""
+    return AuditEvent.objects.filter(workspace=workspace).select_related("actor_user").order_by("-created_at", "-id")
