@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -24,7 +24,7 @@ from apikeys.models import ApiKey
 from apikeys.records import KeyRecord, parse_rate
 from apikeys.scopes import plan_allows, unknown_scopes
 from apikeys.signals import api_key_revoked
-from core.origins import normalize_origin
+from core.origins import MAX_ORIGINS, normalize_origin
 
 ROLL_GRACE_CHOICES = {
     "now": timedelta(0),
@@ -57,33 +57,26 @@ def _require_manager(actor: User, workspace: Workspace) -> None:
         raise KeyPermissionError("Only workspace owners and admins can manage API keys.")
 
 
-def _clean_ips(values: Iterable[str]) -> tuple[list[str], list[str]]:
+def _parse_network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or CIDR range.") from None
+
+
+def _clean_list(values: Iterable[str], parse: Callable[[str], str], limit: int) -> tuple[list[str], list[str]]:
+    """Parse each non-blank entry; returns the sorted unique entries and the errors."""
     cleaned, errors = [], []
     for raw in values:
         value = str(raw).strip()
         if not value:
             continue
         try:
-            cleaned.append(str(ipaddress.ip_network(value, strict=False)))
-        except ValueError:
-            errors.append(f"{value!r} is not an IP address or CIDR range.")
-    if len(cleaned) > ApiKey.MAX_ALLOWED_IPS:
-        errors.append(f"At most {ApiKey.MAX_ALLOWED_IPS} entries.")
-    return sorted(set(cleaned)), errors
-
-
-def _clean_origins(values: Iterable[str]) -> tuple[list[str], list[str]]:
-    cleaned, errors = [], []
-    for raw in values:
-        value = str(raw).strip()
-        if not value:
-            continue
-        try:
-            cleaned.append(normalize_origin(value))
+            cleaned.append(parse(value))
         except ValueError as exc:
             errors.append(str(exc))
-    if len(cleaned) > 50:
-        errors.append("At most 50 origins.")
+    if len(cleaned) > limit:
+        errors.append(f"At most {limit} entries.")
     return sorted(set(cleaned)), errors
 
 
@@ -113,10 +106,10 @@ def validate_key_input(
         errors["scopes"] = ["Choose at least one scope."]
     elif kind == ApiKey.Kind.PUBLISHABLE and scopes:
         errors["scopes"] = ["Publishable keys carry no scopes: they only work with the widget."]
-    ips, ip_errors = _clean_ips(allowed_ips)
+    ips, ip_errors = _clean_list(allowed_ips, _parse_network, ApiKey.MAX_ALLOWED_IPS)
     if ip_errors:
         errors["allowed_ips"] = ip_errors
-    origins, origin_errors = _clean_origins(allowed_origins)
+    origins, origin_errors = _clean_list(allowed_origins, normalize_origin, MAX_ORIGINS)
     if origin_errors:
         errors["allowed_origins"] = origin_errors
     if expires_at is not None and expires_at <= timezone.now():
