@@ -32,39 +32,47 @@ from core.cache import REDIS_ERRORS
 
 logger = logging.getLogger("parley.apikeys.cache")
 
-# KEYS[1] entry; ARGV[1] value, ARGV[2] version, ARGV[3] ttl, ARGV[4] "fill"|"tomb".
+# An entry is a hash: v (version), t ("1" for a tombstone), and for records r (the
+# record's JSON), ok ("1" when a request with it reaches the rate-limit step),
+# exp (expiry, 0 for none) and rp (the rate's period). The scripts read fields,
+# never parse JSON, to keep the hot path short.
+
+# KEYS[1] entry; ARGV: version, ttl, "fill"|"tomb", r, ok, exp, rp.
 # A fill replaces an older entry or a tombstone of its own version; a tombstone
 # replaces anything older than itself.
 _WRITE_IF_NEWER = """
-local cur = redis.call('GET', KEYS[1])
-local v = tonumber(ARGV[2])
-if cur then
-  local c = cjson.decode(cur)
-  if c.v > v then return 0 end
-  if c.v == v and (ARGV[4] == 'tomb' or c.t == 0) then return 0 end
+local cur = redis.call('HMGET', KEYS[1], 'v', 't')
+local v = tonumber(ARGV[1])
+if cur[1] then
+  local cv = tonumber(cur[1])
+  if cv > v then return 0 end
+  if cv == v and (ARGV[3] == 'tomb' or cur[2] == '0') then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[3]))
+redis.call('DEL', KEYS[1])
+if ARGV[3] == 'tomb' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', '1')
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', '0', 'r', ARGV[4], 'ok', ARGV[5], 'exp', ARGV[6], 'rp', ARGV[7])
+end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
-# KEYS[1] entry; ARGV[1] now (seconds). Returns {entry or nil, count, seconds left}.
+# KEYS[1] entry; ARGV[1] now (seconds). Returns {record JSON or nil, count, seconds left}.
 # Counts the request against the key's rate limit in the same round trip, when
 # the cached record says the key gets that far (SPEC §2 check order).
 _LOOKUP_AND_COUNT = """
-local raw = redis.call('GET', KEYS[1])
-if not raw then return {false, 0, 0} end
-local e = cjson.decode(raw)
-if e.t == 1 then return {raw, 0, 0} end
-local r = e.r
+local e = redis.call('HMGET', KEYS[1], 't', 'ok', 'exp', 'rp', 'r')
+if not e[1] or e[1] == '1' then return {false, 0, 0} end
 local now = tonumber(ARGV[1])
-if r.revoked or r.kind ~= 'secret' or r.ws_status ~= 'active' then return {raw, 0, 0} end
-if r.exp ~= cjson.null and r.exp <= now then return {raw, 0, 0} end
-local period = tonumber(r.rp)
+local exp = tonumber(e[3])
+if e[2] ~= '1' or (exp > 0 and exp <= now) then return {e[5], 0, 0} end
+local period = tonumber(e[4])
 local window = now - (now % period)
 local ck = KEYS[1] .. ':rl:' .. window
 local n = redis.call('INCR', ck)
 if n == 1 then redis.call('EXPIRE', ck, period + 1) end
-return {raw, n, window + period - now}
+return {e[5], n, window + period - now}
 """
 
 TOMBSTONE_TTL = 600
@@ -84,7 +92,7 @@ class KeyCache:
         return hasattr(cache, "raw_client")
 
     def _entry_key(self, digest: str) -> str:
-        return f"{settings.CACHES['default'].get('KEY_PREFIX', 'parley')}:ak:{digest}"
+        return f"{settings.CACHES['default'].get('KEY_PREFIX', 'parley')}:key:{digest}"
 
     def _script(self, name: str, source: str) -> Any:
         client = cache.raw_client()  # type: ignore[attr-defined]  # enabled
@@ -111,17 +119,22 @@ class KeyCache:
             raise
         if raw is None:
             return None, None
-        entry = json.loads(raw)
-        if entry.get("t") == 1:
-            return None, None
-        return KeyRecord.from_dict(entry["r"]), ((int(count), int(left)) if count else None)
+        return KeyRecord.from_dict(json.loads(raw)), ((int(count), int(left)) if count else None)
 
     def fill(self, digest: str, record: KeyRecord) -> None:
-        value = json.dumps({"v": record.version, "t": 0, "r": record.to_dict()}, separators=(",", ":"))
+        reaches_rate_limit = not record.revoked and record.kind == "secret" and record.ws_status == "active"
         try:
             self._script("write", _WRITE_IF_NEWER)(
                 keys=[self._entry_key(digest)],
-                args=[value, record.version, settings.API_KEY_CACHE_TTL, "fill"],
+                args=[
+                    record.version,
+                    settings.API_KEY_CACHE_TTL,
+                    "fill",
+                    record.to_json(),
+                    "1" if reaches_rate_limit else "0",
+                    repr(record.exp or 0),
+                    record.rp,
+                ],
             )
         except REDIS_ERRORS as exc:
             cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
@@ -139,10 +152,9 @@ class KeyCache:
         with self._lock:
             pending = dict(self._pending)
         for digest, version in pending.items():
-            value = json.dumps({"v": version, "t": 1}, separators=(",", ":"))
             try:
                 self._script("write", _WRITE_IF_NEWER)(
-                    keys=[self._entry_key(digest)], args=[value, version, TOMBSTONE_TTL, "tomb"]
+                    keys=[self._entry_key(digest)], args=[version, TOMBSTONE_TTL, "tomb"]
                 )
             except REDIS_ERRORS as exc:
                 cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
