@@ -89,6 +89,15 @@ def lookup_cost_us(digests: list[str]) -> float:
     return statistics.median(samples)
 
 
+def median_us(fn, n: int = 2000) -> float:  # type: ignore[no-untyped-def]  # benchmark helper
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1e6)
+    return statistics.median(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -171,6 +180,17 @@ def main() -> None:
             f"({(us_big / us_10 - 1) * 100:+.0f} %)"
         )
         print(f"key-authenticated throughput at {args.keys} vs 10 keys: {(keyed_big / keyed - 1) * 100:+.1f} %")
+
+        from django.core.cache import cache
+
+        from apikeys.selectors import key_lookup
+
+        client = cache.raw_client()
+        digest = keys.digest(hot)
+        print(
+            f"in-process: Redis PING round trip {median_us(client.ping):.0f} us; "
+            f"cached key check (lookup + rate-limit count, one Lua call) {median_us(lambda: key_lookup(digest)):.0f} us"
+        )
     finally:
         server.terminate()
         server.wait()
