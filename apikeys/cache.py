@@ -119,7 +119,11 @@ class KeyCache:
             raise
         if raw is None:
             return None, None
-        return KeyRecord.from_dict(json.loads(raw)), ((int(count), int(left)) if count else None)
+        try:
+            record = KeyRecord.from_dict(json.loads(raw))
+        except (TypeError, ValueError):  # written by another release: read the database
+            return None, None
+        return record, ((int(count), int(left)) if count else None)
 
     def fill(self, digest: str, record: KeyRecord) -> None:
         reaches_rate_limit = not record.revoked and record.kind == "secret" and record.ws_status == "active"

@@ -397,3 +397,13 @@ def test_last_used_written_at_most_once_a_minute(api_client, secret_key, django_
     key.refresh_from_db()
     assert key.last_used_at == first
     assert key.last_used_ip == "203.0.113.20"
+
+
+@pytest.mark.skipif(not key_cache.enabled, reason="the key cache exists only with REDIS_URL")
+def test_an_unreadable_cache_entry_falls_back_to_the_database(api_client, secret_key):
+    from django.core.cache import cache
+
+    key, plain = secret_key
+    assert call(api_client, plain).status_code == 200
+    cache.raw_client().hset(key_cache._entry_key(key.digest), "r", '{"from": "another release"}')
+    assert call(api_client, plain).status_code == 200
