@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apikeys import keys
@@ -36,7 +36,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Search takes a name, hint, workspace or owner email — or a full leaked key (found by digest)."""
+    """Search takes a name, hint, workspace, creator or owner email — or a full leaked key (found by digest)."""
 
     list_display = ["name", "hint", "kind", "workspace", "status_label", "created_by", "created_at", "last_used_at"]
     list_filter = ["kind", StatusFilter]
@@ -73,9 +73,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         term = search_term.strip()
         if keys.kind_of(term):
             return queryset.filter(digest=keys.digest(term)), False
-        if term.startswith(("wsk_", "wpk_")):
-            return queryset.filter(Q(hint=term) | Q(pk__in=[])), False
-        return super().get_search_results(request, queryset, search_term)
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if term and "@" in term:  # also the keys of workspaces this person owns
+            owned = queryset.filter(
+                workspace__memberships__role="owner", workspace__memberships__user__email__iexact=term
+            )
+            return (results | owned).distinct(), True
+        return results, may_have_duplicates
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are created by workspace owners and admins, in the app

@@ -91,3 +91,14 @@ def test_staff_without_revoke_permission_has_no_revoke_action(staff_viewer, work
     assert "revoke_selected" not in staff_viewer.get(CHANGELIST).content.decode()
     staff_viewer.post(CHANGELIST, {"action": "revoke_selected", "_selected_action": [key.pk]})
     assert not ApiKey.objects.get(pk=key.pk).is_revoked
+
+
+def test_search_by_workspace_owner_email(support_client, workspace, admin_user):
+    from apikeys.services import create_key
+
+    create_key(workspace=workspace, actor=admin_user, name="Made by an admin", scopes=["contacts:read"])
+    factories.make_key(factories.make_workspace(), name="Someone else's")
+    owner_email = factories.owner_of(workspace).email
+    page = support_client.get(CHANGELIST, {"q": owner_email}).content.decode()
+    assert "Made by an admin" in page
+    assert "Someone else" not in page
