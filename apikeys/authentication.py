@@ -52,7 +52,11 @@ class ApiKeyAuthentication(BaseAuthentication):
         if keys.kind_of(plain) is None:
             self._count_failure(request)
             raise InvalidApiKey
-        record, usage = key_lookup(keys.digest(plain))
+        digest = keys.digest(plain)
+        in_flight = getattr(request._request, "key_lookup_in_flight", None)
+        if in_flight is not None and in_flight.digest != digest:
+            in_flight = None
+        record, usage = key_lookup(digest, in_flight)
         if record is None:
             self._count_failure(request)
             raise InvalidApiKey

@@ -18,12 +18,15 @@ Without Redis (the embedded default) nothing is cached: one indexed query a requ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
+import redis.exceptions
 from django.conf import settings
 from django.core.cache import cache
 
@@ -78,6 +81,34 @@ return {e[5], n, window + period - now}
 TOMBSTONE_TTL = 600
 
 
+@dataclass
+class InFlightLookup:
+    """A lookup sent to Redis whose answer has not been read yet."""
+
+    digest: str
+    now: int
+    pool: Any
+    connection: Any
+    done: bool = False
+
+    def read(self) -> Any:
+        """Read the answer (once) and give the connection back to the pool."""
+        self.done = True
+        try:
+            return self.connection.read_response()
+        except REDIS_ERRORS:
+            self.connection.disconnect()
+            raise
+        finally:
+            self.pool.release(self.connection)
+
+    def discard(self) -> None:
+        """The request never asked for it: drain the answer so the connection stays usable."""
+        if not self.done:
+            with contextlib.suppress(*REDIS_ERRORS, redis.exceptions.RedisError):
+                self.read()
+
+
 class KeyCache:
     """Key records in Redis; a no-op without Redis."""
 
@@ -107,16 +138,58 @@ class KeyCache:
         Raises one of ``REDIS_ERRORS`` when Redis is unreachable: the caller then
         reads the database.
         """
+        self._check_reachable()
+        try:
+            reply = self._script("lookup", _LOOKUP_AND_COUNT)(keys=[self._entry_key(digest)], args=[now])
+        except REDIS_ERRORS as exc:
+            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
+            raise
+        return self._parse(reply)
+
+    def begin_lookup(self, digest: str, now: int) -> InFlightLookup | None:
+        """Send the lookup now and read its answer later (``finish_lookup``).
+
+        The key middleware calls this as a request arrives, so the Redis round trip
+        overlaps the rest of the middleware instead of adding to it. ``None`` when
+        there is nothing to send (no Redis, Redis down, revocations pending).
+        """
+        if not self.enabled or not cache.is_up or self._pending:  # type: ignore[attr-defined]  # enabled
+            return None
+        connection = pool = None
+        try:
+            script = self._script("lookup", _LOOKUP_AND_COUNT)
+            pool = cache.raw_client().connection_pool  # type: ignore[attr-defined]  # enabled
+            connection = pool.get_connection()
+            connection.send_command("EVALSHA", script.sha, 1, self._entry_key(digest), now)
+        except REDIS_ERRORS as exc:
+            if connection is not None:
+                connection.disconnect()
+                pool.release(connection)
+            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
+            return None
+        return InFlightLookup(digest=digest, now=now, pool=pool, connection=connection)
+
+    def finish_lookup(self, flight: InFlightLookup) -> tuple[KeyRecord | None, tuple[int, int] | None]:
+        """The answer of ``begin_lookup``; same contract as ``lookup``."""
+        try:
+            reply = flight.read()
+        except redis.exceptions.NoScriptError:  # Redis restarted and forgot the script
+            return self.lookup(flight.digest, flight.now)
+        except REDIS_ERRORS as exc:
+            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
+            raise
+        return self._parse(reply)
+
+    def _check_reachable(self) -> None:
         if not cache.is_up:  # type: ignore[attr-defined]  # enabled
             raise ConnectionError("Redis marked down")  # an OSError: one of REDIS_ERRORS
         # This process's own revocations reach Redis before it reads from it again.
         if self._pending and not self.flush_pending():
             raise ConnectionError("Pending revocations could not reach Redis")
-        try:
-            raw, count, left = self._script("lookup", _LOOKUP_AND_COUNT)(keys=[self._entry_key(digest)], args=[now])
-        except REDIS_ERRORS as exc:
-            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
-            raise
+
+    @staticmethod
+    def _parse(reply: list[Any]) -> tuple[KeyRecord | None, tuple[int, int] | None]:
+        raw, count, left = reply
         if raw is None:
             return None, None
         try:

@@ -7,22 +7,28 @@ import time
 from django.db.models import QuerySet
 
 from accounts.models import AuditEvent, Workspace
-from apikeys.cache import key_cache
+from apikeys.cache import InFlightLookup, key_cache
 from apikeys.models import ApiKey
 from apikeys.records import KeyRecord
 from core.cache import REDIS_ERRORS
 
 
-def key_lookup(digest: str) -> tuple[KeyRecord | None, tuple[int, int] | None]:
+def key_lookup(
+    digest: str, in_flight: InFlightLookup | None = None
+) -> tuple[KeyRecord | None, tuple[int, int] | None]:
     """Find a key by digest: ``(record, (count, seconds left) if counted)``.
 
     One Redis round trip on a hit (which also counts the request against the
-    key's rate limit), else one indexed query that joins the workspace.
+    key's rate limit) — already under way when the key middleware started it —
+    else one indexed query that joins the workspace.
     """
-    now = int(time.time())
+    now = in_flight.now if in_flight else int(time.time())
     if key_cache.enabled:
         try:
-            record, usage = key_cache.lookup(digest, now)
+            if in_flight is not None:
+                record, usage = key_cache.finish_lookup(in_flight)
+            else:
+                record, usage = key_cache.lookup(digest, now)
             if record is not None:
                 return record, usage
         except REDIS_ERRORS:
