@@ -13,9 +13,7 @@ from apikeys.records import KeyRecord
 from core.cache import REDIS_ERRORS
 
 
-def key_lookup(
-    digest: str, in_flight: InFlightLookup | None = None
-) -> tuple[KeyRecord | None, tuple[int, int] | None]:
+def key_lookup(digest: str, in_flight: InFlightLookup | None = None) -> tuple[KeyRecord | None, tuple[int, int] | None]:
     """Find a key by digest: ``(record, (count, seconds left) if counted)``.
 
     One Redis round trip on a hit (which also counts the request against the
