@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import Membership, Role, Workspace
 from accounts.permissions import Action, role_allows
 from accounts.selectors import SESSION_WORKSPACE_KEY, current_membership, user_memberships
-from accounts.services import MembershipError, membership_invite
+from accounts.services import AlreadyMemberError, MembershipError, membership_invite
 from core.errors import Conflict, Forbidden
 
 
@@ -72,9 +72,9 @@ class MemberInviteApi(APIView):
         workspace: Workspace = membership.workspace
         try:
             invited = membership_invite(workspace=workspace, actor=request.user, **data.validated_data)
+        except AlreadyMemberError as exc:
+            raise Conflict(str(exc)) from exc
         except MembershipError as exc:
-            if "already" in str(exc):
-                raise Conflict(str(exc)) from exc
             raise Forbidden(str(exc)) from exc
         return Response(
             {"id": invited.pk, "email": invited.invited_email, "role": invited.role, "status": invited.status},

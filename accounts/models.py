@@ -83,10 +83,6 @@ class Workspace(models.Model):
         return self.name
 
     @property
-    def is_paid(self) -> bool:
-        return self.plan in PAID_PLANS
-
-    @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 

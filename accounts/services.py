@@ -9,12 +9,16 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from accounts.models import AuditEvent, Membership, Plan, Role, User, Workspace
-from accounts.permissions import Action, may_change_role, role_allows, role_of
+from accounts.permissions import may_change_role, role_of
 from accounts.signals import workspace_access_changed
 
 
 class MembershipError(Exception):
     """A membership change that the rules of SPEC §1 refuse."""
+
+
+class AlreadyMemberError(MembershipError):
+    """The person is already a member of, or invited to, the workspace."""
 
 
 def audit_log(
@@ -90,7 +94,7 @@ def membership_invite(*, workspace: Workspace, actor: User, email: str, role: st
         user=user if user else None, **({} if user else {"invited_email__iexact": email})
     )
     if existing.exists():
-        raise MembershipError("That person is already a member or invited.")
+        raise AlreadyMemberError("That person is already a member or invited.")
     membership = Membership.objects.create(
         workspace=workspace,
         user=user,
@@ -172,10 +176,6 @@ def _ensure_another_owner(membership: Membership) -> None:
     ).exclude(pk=membership.pk)
     if not others.exists():
         raise MembershipError("A workspace always keeps at least one owner.")
-
-
-def workspace_may_switch(*, user: User, workspace: Workspace) -> bool:
-    return role_allows(role_of(user, workspace), Action.VIEW_WORKSPACE)
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from apikeys.records import KeyRecord
-from apikeys.scopes import grants, is_write
+from apikeys.scopes import grants, plan_allows
 from apikeys.throttling import count_request
 from core.errors import (
     ApiKeyRequired,
@@ -127,7 +127,7 @@ class PlanAllowsScope(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         scope = required_scope(request, view)
-        if scope and is_write(scope) and _key(request).ws_plan == "free":
+        if scope and not plan_allows(_key(request).ws_plan, [scope]):
             raise PlanUpgradeRequired
         return True
 

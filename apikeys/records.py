@@ -6,8 +6,6 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from django.conf import settings
-
 from apikeys.models import ApiKey
 
 
@@ -52,7 +50,7 @@ class KeyRecord:
 
     @classmethod
     def from_model(cls, key: ApiKey) -> KeyRecord:
-        rate = key.rate_limit or settings.API_RATE_LIMIT
+        rate = key.effective_rate_limit
         return cls(
             id=key.pk,
             version=key.cache_version,

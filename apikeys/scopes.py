@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from accounts.models import PAID_PLANS
+
 SCOPES: dict[str, str] = {
     "contacts:read": "Read CRM contacts",
     "contacts:write": "Create and update CRM contacts",
@@ -49,4 +51,4 @@ def unknown_scopes(scopes: Iterable[str]) -> list[str]:
 
 def plan_allows(plan: str, scopes: Iterable[str]) -> bool:
     """A ``free`` workspace may hold read scopes only (``events:read`` included)."""
-    return plan != "free" or not any(is_write(s) for s in scopes)
+    return plan in PAID_PLANS or not any(is_write(s) for s in scopes)

@@ -15,6 +15,3 @@ urlpatterns = [
     path("settings/", include("apikeys.urls")),
     path("", include("accounts.urls")),
 ]
-
-handler404 = "core.views.not_found"
-handler500 = "core.views.server_error"

@@ -1,27 +1,17 @@
-"""JSON answers for errors under ``/api/`` and the health endpoint."""
+"""JSON answers for CSRF and rate-limit refusals under ``/api/``, and the health endpoint.
+
+404s, 405s and 500s under ``/api/`` are answered by ``core.middleware.ApiJsonErrorsMiddleware``.
+"""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
 
 from core.errors import error_response
 
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
-        return error_response(request, 404, "not_found", "Not found.")
-    return defaults.page_not_found(request, exception)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
-        return error_response(request, 500, "server_error", "Internal server error.")
-    return defaults.server_error(request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
