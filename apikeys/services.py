@@ -244,7 +244,7 @@ def roll_key(*, key: ApiKey, actor: User, grace: timedelta = timedelta(0), ip: s
 
 
 @transaction.atomic
-def revoke_key(*, key: ApiKey, actor: User, ip: str | None = None, via: str = "app") -> ApiKey:
+def revoke_key(*, key: ApiKey, actor: User, ip: str | None = None, via: str = "app", reason: str = "") -> ApiKey:
     """Revoke now. Every worker refuses the key from the next request on."""
     key = ApiKey.objects.select_for_update().select_related("workspace").get(pk=key.pk)
     if not (can(actor, Action.MANAGE_API_KEYS, key.workspace) or actor.has_perm("apikeys.revoke_apikey")):
@@ -263,7 +263,7 @@ def revoke_key(*, key: ApiKey, actor: User, ip: str | None = None, via: str = "a
         target=key,
         target_label=f"{key.name} ({key.hint})",
         ip=ip,
-        details={"via": via, "hint": key.hint},
+        details={"via": via, "hint": key.hint, **({"reason": reason} if reason else {})},
     )
     return key
 
