@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
+from accounts.actors import Actor
 from accounts.models import AuditEvent, Membership, SsoIdentity, User, Workspace
 from accounts.services import workspace_update
 
@@ -54,7 +55,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
         stored = Workspace.objects.get(pk=obj.pk)
         obj.plan, obj.status = stored.plan, stored.status
         super().save_model(request, obj, form, change)
-        workspace_update(workspace=obj, actor=request.user, plan=plan, status=status)  # type: ignore[arg-type]  # staff user
+        workspace_update(workspace=obj, actor=Actor.for_request(request), plan=plan, status=status)
 
 
 @admin.register(SsoIdentity)

@@ -8,11 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.actors import Actor
 from accounts.models import Membership, Role, Workspace
-from accounts.permissions import Action, role_allows
+from accounts.permissions import DENIED_TEXT, Action, role_allows
 from accounts.selectors import SESSION_WORKSPACE_KEY, current_membership, user_memberships
-from accounts.services import AlreadyMemberError, MembershipError, membership_invite
-from core.errors import Conflict, Forbidden
+from accounts.services import membership_invite
+from core.errors import Forbidden
 
 
 class MeApi(APIView):
@@ -66,16 +67,11 @@ class MemberInviteApi(APIView):
     def post(self, request: Request) -> Response:
         membership = current_membership(request)
         if membership is None or not role_allows(membership.role, Action.MANAGE_MEMBERS):
-            raise Forbidden("Only workspace owners and admins can invite members.")
+            raise Forbidden(DENIED_TEXT[Action.MANAGE_MEMBERS])
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         workspace: Workspace = membership.workspace
-        try:
-            invited = membership_invite(workspace=workspace, actor=request.user, **data.validated_data)
-        except AlreadyMemberError as exc:
-            raise Conflict(str(exc)) from exc
-        except MembershipError as exc:
-            raise Forbidden(str(exc)) from exc
+        invited = membership_invite(workspace=workspace, actor=Actor.for_request(request), **data.validated_data)
         return Response(
             {"id": invited.pk, "email": invited.invited_email, "role": invited.role, "status": invited.status},
             status=201,

@@ -155,16 +155,18 @@ class SsoIdentity(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Something an actor (a user or an API key) did to a workspace. Append-only."""
+    """Something an actor (``accounts.actors.Actor``) did to a workspace. Append-only."""
 
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="audit_events", null=True, blank=True
     )
+    # user, api_key, visitor or system (accounts.actors.ActorKind)
+    actor_kind = models.CharField(max_length=16, default="user")
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # An API key actor; a plain id keeps accounts below apikeys in the layering.
-    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
+    # The API key's or visitor's id: plain ids keep accounts below those apps in the layering.
+    actor_ref = models.CharField(max_length=64, blank=True)
     actor_label = models.CharField(max_length=255, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)

@@ -17,8 +17,9 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
+from accounts.actors import Actor
 from accounts.models import SsoIdentity, User
-from accounts.services import audit_log, user_signup_complete
+from accounts.services import audit_event_create, user_signup_complete
 
 logger = logging.getLogger("parley.sso")
 
@@ -66,10 +67,10 @@ class ParleyOIDCBackend(OIDCAuthenticationBackend):
                 return None
             user = existing or User.objects.create_user(email=email, password=None)
             SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject, email=email)
-            audit_log(
+            audit_event_create(
                 action="sso.linked" if existing else "sso.signed_up",
                 workspace=None,
-                actor_user=user,
+                actor=Actor.for_user(user),
                 target=user,
                 details={"issuer": issuer},
             )

@@ -1,14 +1,18 @@
-"""The one place that answers "may this user do X in this workspace" (SPEC §1).
+"""The one place that answers "may this user do X in this workspace" (SPEC §1, §2, §8).
 
-Pages, the admin and DRF permission classes all ask ``can()``; the table below is
-the whole policy, read top to bottom.
+Pages, the admin, services and DRF permission classes all ask ``can()``; the role
+table, what support staff may do on any workspace, and the plan rule below are
+the whole policy, read top to bottom. The ``Support`` group's migration grants
+exactly ``SUPPORT_GROUP_PERMISSIONS``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
-from accounts.models import Membership, Role, Workspace
+from accounts.actors import Actor, ActorKind
+from accounts.models import PAID_PLANS, Membership, Role, Workspace
 
 
 class Action(StrEnum):
@@ -24,6 +28,7 @@ class Action(StrEnum):
     CREATE_CHATS = "chats.create"
     READ_ALL_CHATS = "chats.read_all"
     VIEW_AUDIT_LOG = "audit.view"
+    REVOKE_API_KEYS = "apikeys.revoke"
 
 
 _EVERYONE = frozenset(Role)
@@ -44,10 +49,25 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.CREATE_CHATS: _MEMBERS_UP,
     Action.READ_ALL_CHATS: _ADMINS_UP,
     Action.VIEW_AUDIT_LOG: _ADMINS_UP,
+    Action.REVOKE_API_KEYS: _ADMINS_UP,
 }
 
-# Who may be told who can manage API keys, in words (the 403 page uses it).
-API_KEY_MANAGERS_TEXT = "Only workspace owners and admins can manage API keys."
+# Support staff act on every workspace through Django permissions, not memberships.
+SUPPORT_GROUP = "Support"
+STAFF_PERMISSIONS: dict[Action, str] = {Action.REVOKE_API_KEYS: "apikeys.revoke_apikey"}
+# The Support group views everything of these apps and holds STAFF_PERMISSIONS;
+# it changes no plan and deletes nothing (SPEC §8).
+SUPPORT_VIEW_APPS = ("accounts", "apikeys", "auth")
+SUPPORT_GROUP_PERMISSIONS = tuple(STAFF_PERMISSIONS.values())
+
+# What the 403 pages say, in words.
+DENIED_TEXT: dict[Action, str] = {
+    Action.MANAGE_API_KEYS: "Only workspace owners and admins can manage API keys.",
+    Action.REVOKE_API_KEYS: "Only workspace owners and admins, or support staff, can revoke keys.",
+    Action.VIEW_AUDIT_LOG: "Only workspace owners and admins can view the audit log.",
+    Action.MANAGE_MEMBERS: "Only workspace owners and admins can invite members.",
+    Action.VIEW_BILLING: "Only workspace owners can see the plan and upgrade it.",
+}
 
 
 def active_membership(user: object, workspace: Workspace) -> Membership | None:
@@ -70,9 +90,30 @@ def role_allows(role: Role | str | None, action: Action) -> bool:
     return role is not None and Role(role) in POLICY[action]
 
 
+def staff_may(user: object, action: Action) -> bool:
+    """Whether support staff's Django permissions allow ``action`` on any workspace."""
+    permission = STAFF_PERMISSIONS.get(action)
+    return bool(permission and getattr(user, "is_staff", False) and user.has_perm(permission))  # type: ignore[attr-defined]  # a User when is_staff
+
+
 def can(user: object, action: Action, workspace: Workspace) -> bool:
-    """May ``user`` perform ``action`` in ``workspace``? Only active memberships count."""
-    return role_allows(role_of(user, workspace), action)
+    """May ``user`` perform ``action`` in ``workspace``? Active memberships, or staff permissions."""
+    return role_allows(role_of(user, workspace), action) or staff_may(user, action)
+
+
+def actor_may(actor: Actor, action: Action, workspace: Workspace) -> bool:
+    """``can()`` for any actor: a user by role or staff permission; Parley itself always.
+
+    API keys and visitors act through their own checks (scopes, visitor tokens), never these actions.
+    """
+    if actor.kind == ActorKind.SYSTEM:
+        return True
+    return actor.kind == ActorKind.USER and can(actor.user, action, workspace)
+
+
+def plan_allows_scopes(plan: str, scopes: Iterable[str]) -> bool:
+    """SPEC §2: a ``free`` workspace may use read scopes only (``events:read`` included)."""
+    return plan in PAID_PLANS or not any(scope.endswith(":write") for scope in scopes)
 
 
 def may_change_role(

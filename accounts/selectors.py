@@ -36,11 +36,6 @@ def current_membership(request: HttpRequest) -> Membership | None:
     return membership
 
 
-def current_workspace(request: HttpRequest) -> Workspace | None:
-    membership = current_membership(request)
-    return membership.workspace if membership else None
-
-
 _MANAGER_ROLE_ORDER = {Role.OWNER: 0, Role.ADMIN: 1}
 
 

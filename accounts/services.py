@@ -8,44 +8,39 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
+from accounts.actors import Actor
 from accounts.models import AuditEvent, Membership, Plan, Role, User, Workspace
 from accounts.permissions import may_change_role, role_of
 from accounts.signals import workspace_access_changed
+from core.errors import Conflict, Forbidden
 
 
-class MembershipError(Exception):
-    """A membership change that the rules of SPEC §1 refuse."""
+class AlreadyMember(Conflict):
+    message = "That person is already a member or invited."
+    hint = "Look them up in the members list instead of inviting them again."
 
 
-class AlreadyMemberError(MembershipError):
-    """The person is already a member of, or invited to, the workspace."""
-
-
-def audit_log(
+def audit_event_create(
     *,
     action: str,
     workspace: Workspace | None,
-    actor_user: User | None = None,
-    actor_api_key_id: int | None = None,
-    actor_label: str = "",
+    actor: Actor,
     target: Any = None,
     target_label: str = "",
-    ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an audit event. ``target`` is any model instance (type and id are kept)."""
-    if not actor_label and actor_user is not None:
-        actor_label = actor_user.email
     return AuditEvent.objects.create(
         workspace=workspace,
-        actor_user=actor_user,
-        actor_api_key_id=actor_api_key_id,
-        actor_label=actor_label,
+        actor_kind=actor.kind,
+        actor_user=actor.user,
+        actor_ref=actor.ref,
+        actor_label=actor.label,
         action=action,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_label=target_label or (str(target) if target is not None else ""),
-        ip=ip or None,
+        ip=actor.ip or None,
         details=details or {},
     )
 
@@ -64,7 +59,7 @@ def workspace_create(*, name: str, owner: User, plan: str = Plan.FREE) -> Worksp
     """Create a workspace with ``owner`` as its (first) owner."""
     workspace = Workspace.objects.create(name=name[: Workspace.MAX_NAME_LENGTH], slug=_unique_slug(name), plan=plan)
     Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER, status=Membership.Status.ACTIVE)
-    audit_log(action="workspace.created", workspace=workspace, actor_user=owner, target=workspace)
+    audit_event_create(action="workspace.created", workspace=workspace, actor=Actor.for_user(owner), target=workspace)
     return workspace
 
 
@@ -83,30 +78,30 @@ def user_signup_complete(*, user: User, email_verified: bool) -> Workspace:
 
 
 @transaction.atomic
-def membership_invite(*, workspace: Workspace, actor: User, email: str, role: str = Role.MEMBER) -> Membership:
+def membership_invite(*, workspace: Workspace, actor: Actor, email: str, role: str = Role.MEMBER) -> Membership:
     """Invite an email into the workspace. Admins cannot invite owners."""
-    actor_role = role_of(actor, workspace)
+    actor_role = role_of(actor.user, workspace)
     if not may_change_role(actor_role=actor_role, target_role=Role.MEMBER, new_role=role, is_self=False):
-        raise MembershipError("You may not invite with that role.")
+        raise Forbidden("You may not invite with that role.", hint="Only owners invite owners.")
     email = email.strip().lower()
     user = User.objects.filter(email__iexact=email).first()
     existing = Membership.objects.filter(workspace=workspace).filter(
         user=user if user else None, **({} if user else {"invited_email__iexact": email})
     )
     if existing.exists():
-        raise AlreadyMemberError("That person is already a member or invited.")
+        raise AlreadyMember
     membership = Membership.objects.create(
         workspace=workspace,
         user=user,
         invited_email=email,
         role=role,
         status=Membership.Status.INVITED,
-        invited_by=actor,
+        invited_by=actor.user,
     )
-    audit_log(
+    audit_event_create(
         action="member.invited",
         workspace=workspace,
-        actor_user=actor,
+        actor=actor,
         target=membership,
         target_label=email,
         details={"role": role},
@@ -129,58 +124,16 @@ def membership_accept_invitations(*, user: User) -> list[Membership]:
         membership.user = user
         membership.status = Membership.Status.ACTIVE
         membership.save(update_fields=["user", "status"])
-        audit_log(action="member.joined", workspace=membership.workspace, actor_user=user, target=membership)
+        audit_event_create(
+            action="member.joined", workspace=membership.workspace, actor=Actor.for_user(user), target=membership
+        )
         accepted.append(membership)
     return accepted
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, actor: User, role: str) -> Membership:
-    """Change a member's role under the rules of SPEC §1."""
-    actor_role = role_of(actor, membership.workspace)
-    if not may_change_role(
-        actor_role=actor_role, target_role=membership.role, new_role=role, is_self=membership.user_id == actor.pk
-    ):
-        raise MembershipError("You may not change this member's role.")
-    if membership.role == Role.OWNER and role != Role.OWNER:
-        _ensure_another_owner(membership)
-    old = membership.role
-    membership.role = role
-    membership.save(update_fields=["role"])
-    audit_log(
-        action="member.role_changed",
-        workspace=membership.workspace,
-        actor_user=actor,
-        target=membership,
-        details={"from": old, "to": role},
-    )
-    return membership
-
-
-@transaction.atomic
-def membership_remove(*, membership: Membership, actor: User) -> None:
-    actor_role = role_of(actor, membership.workspace)
-    if not may_change_role(
-        actor_role=actor_role, target_role=membership.role, new_role=None, is_self=membership.user_id == actor.pk
-    ):
-        raise MembershipError("You may not remove this member.")
-    if membership.role == Role.OWNER:
-        _ensure_another_owner(membership)
-    audit_log(action="member.removed", workspace=membership.workspace, actor_user=actor, target=membership)
-    membership.delete()
-
-
-def _ensure_another_owner(membership: Membership) -> None:
-    others = Membership.objects.filter(
-        workspace=membership.workspace, role=Role.OWNER, status=Membership.Status.ACTIVE
-    ).exclude(pk=membership.pk)
-    if not others.exists():
-        raise MembershipError("A workspace always keeps at least one owner.")
-
-
-@transaction.atomic
 def workspace_update(
-    *, workspace: Workspace, actor: User | None, plan: str | None = None, status: str | None = None
+    *, workspace: Workspace, actor: Actor, plan: str | None = None, status: str | None = None
 ) -> Workspace:
     """Change plan and/or status (support staff, in the admin). Credentials notice at once."""
     changes: dict[str, Any] = {}
@@ -193,7 +146,7 @@ def workspace_update(
     if not changes:
         return workspace
     workspace.save(update_fields=["plan", "status"])
-    audit_log(action="workspace.updated", workspace=workspace, actor_user=actor, target=workspace, details=changes)
+    audit_event_create(action="workspace.updated", workspace=workspace, actor=actor, target=workspace, details=changes)
     # API keys cache their workspace's plan and status: they must hear of it (SPEC §10).
     workspace_access_changed.send(sender=Workspace, workspace=workspace, phase="in_transaction")
     return workspace

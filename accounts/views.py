@@ -1,14 +1,24 @@
-"""Pages: the home dashboard and the workspace switcher."""
+"""Pages: the home dashboard, the workspace switcher and the audit log."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django.views.generic import ListView, TemplateView
 
-from accounts.selectors import SESSION_WORKSPACE_KEY, current_membership, user_memberships
+from accounts.models import PAID_PLANS, AuditEvent
+from accounts.pages import WorkspacePageMixin
+from accounts.permissions import Action
+from accounts.selectors import SESSION_WORKSPACE_KEY, current_membership, user_memberships, workspace_audit_events
+
+AUDIT_LOG_PAGE_SIZE = 50
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,3 +42,33 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
     return redirect(target)
+
+
+class AuditLogView(WorkspacePageMixin, ListView):
+    """The workspace's audit events, newest first (owners and admins)."""
+
+    action = Action.VIEW_AUDIT_LOG
+    template_name = "accounts/audit_log.html"
+    context_object_name = "events"
+    paginate_by = AUDIT_LOG_PAGE_SIZE
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        return workspace_audit_events(self.workspace)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(workspace=self.workspace, **kwargs)
+
+
+class PlanView(WorkspacePageMixin, TemplateView):
+    """The workspace's plan, what a paid plan adds, and how to upgrade (owners; SPEC §1 billing)."""
+
+    action = Action.VIEW_BILLING
+    template_name = "accounts/plan.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(
+            workspace=self.workspace,
+            is_paid=self.workspace.plan in PAID_PLANS,
+            support_email=settings.SUPPORT_EMAIL,
+            **kwargs,
+        )

@@ -8,10 +8,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.actors import Actor
+from accounts.permissions import Action, staff_may
 from apikeys import keys
 from apikeys.models import ApiKey
-from apikeys.services import revoke_key
-from core.net import client_ip
+from apikeys.services import api_key_revoke
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -92,7 +93,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
-        if not request.user.has_perm("apikeys.revoke_apikey"):
+        if not staff_may(request.user, Action.REVOKE_API_KEYS):
             actions.pop("revoke_selected", None)
         return actions
 
@@ -100,6 +101,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = 0
         for key in queryset.filter(revoked_at__isnull=True):
-            revoke_key(key=key, actor=request.user, ip=client_ip(request), via="admin")  # type: ignore[arg-type]  # staff
+            api_key_revoke(key=key, actor=Actor.for_request(request), via="admin")
             count += 1
         self.message_user(request, f"Revoked {count} key(s).", messages.SUCCESS)

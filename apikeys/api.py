@@ -10,10 +10,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apikeys.authentication import ApiKeyAuthentication
+from apikeys.authentication import ApiKeyAuthentication, missing_key_error
 from apikeys.permissions import KEY_PERMISSIONS
 from apikeys.records import KeyRecord
-from apikeys.services import touch_last_used
+from apikeys.services import api_key_record_use
+from core.context import request_state
 from core.net import client_ip
 
 
@@ -21,6 +22,8 @@ class ApiV1View(APIView):
     """Base of every ``/api/v1/`` view: API keys only, checks in SPEC §2 order.
 
     Subclasses declare ``required_scopes = {"GET": "x:read", "POST": "x:write"}``.
+    Authenticators that are not ours may be added after ``ApiKeyAuthentication``;
+    a request that none of them claims is a 401 with a hint saying what to send.
     """
 
     authentication_classes = [ApiKeyAuthentication]
@@ -31,13 +34,18 @@ class ApiV1View(APIView):
     def key(self) -> KeyRecord:
         return self.request.auth  # type: ignore[return-value]  # guaranteed by the permissions
 
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)
+        if not isinstance(request.auth, KeyRecord):
+            raise missing_key_error(request)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        touch_last_used(record=self.key, ip=client_ip(request))
+        api_key_record_use(record=self.key, ip=client_ip(request))
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        usage = getattr(request, "rate_limit_usage", None)
+        usage = request_state(request).rate_limit
         if usage is not None:
             for name, value in usage.headers().items():
                 response[name] = value
@@ -53,14 +61,14 @@ class MeApi(ApiV1View):
         class WorkspaceSerializer(serializers.Serializer):
             id = serializers.IntegerField(source="workspace_id")
             name = serializers.CharField(source="workspace_name")
-            plan = serializers.CharField(source="ws_plan")
+            plan = serializers.CharField(source="workspace_plan")
 
         class KeySerializer(serializers.Serializer):
             name = serializers.CharField()
             hint = serializers.CharField()
             kind = serializers.CharField()
             scopes = serializers.ListField(child=serializers.CharField())
-            expires_at = serializers.DateTimeField(allow_null=True)
+            expires_at = serializers.DateTimeField(source="expiry", allow_null=True)
 
         workspace = WorkspaceSerializer(source="*")
         key = KeySerializer(source="*")
@@ -73,13 +81,13 @@ class MeApi(ApiV1View):
         key = self.key
         return Response(
             {
-                "workspace": {"id": key.workspace_id, "name": key.workspace_name, "plan": key.ws_plan},
+                "workspace": {"id": key.workspace_id, "name": key.workspace_name, "plan": key.workspace_plan},
                 "key": {
                     "name": key.name,
                     "hint": key.hint,
                     "kind": key.kind,
                     "scopes": key.scopes,
-                    "expires_at": key.expires_at.isoformat().replace("+00:00", "Z") if key.expires_at else None,
+                    "expires_at": key.expiry.isoformat().replace("+00:00", "Z") if key.expiry else None,
                 },
             }
         )

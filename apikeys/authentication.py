@@ -1,8 +1,15 @@
-"""DRF authentication by workspace API key (SPEC §2): who is calling, nothing more."""
+"""DRF authentication by workspace API key (SPEC §2): who is calling, nothing more.
+
+It claims only what is its own — ``X-Api-Key``, or an ``Authorization: Bearer``
+token with a Parley key prefix — and returns ``None`` for anything else, so the
+next authenticator (visitor tokens ``wst_…``, sessions) gets its turn, as
+Sentry's ``accepts_auth`` and PostHog's ``pha_`` check do.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
@@ -11,30 +18,40 @@ from rest_framework.request import Request
 
 from apikeys import keys
 from apikeys.records import KeyRecord
-from apikeys.selectors import key_lookup
-from core.errors import ApiKeyExpired, ApiKeyRevoked, InvalidApiKey, RateLimited
+from apikeys.selectors import api_key_lookup
+from core.context import request_state
+from core.errors import KEY_HEADER_HINT, ApiKeyExpired, ApiKeyRequired, ApiKeyRevoked, InvalidApiKey, RateLimited
 from core.net import client_ip
 
 AUTH_FAILURE_GROUP = "apikeys.auth-failure"
+# A Bearer token with one of these prefixes is ours, even when mistyped ("wsk_test_…").
+CLAIMED_PREFIXES = ("wsk_", "wpk_")
+BOTH_HEADERS_HINT = "Authorization and X-Api-Key carry different keys: send one key, in one header."
 
 
-def _client_ip_key(group: str, request: Request) -> str:
+def _client_ip_key(group: str, request: Any) -> str:
     return client_ip(request)
 
 
-def presented_key(request: Request) -> str | None:
-    """The key sent as ``Authorization: Bearer`` or ``X-Api-Key``; raises if they differ."""
-    bearer = None
-    authorization = request.META.get("HTTP_AUTHORIZATION", "")
-    if authorization:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise InvalidApiKey
-        bearer = value.strip()
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def claimed_key(request: Request) -> str | None:
+    """The API key this request presents, or ``None`` when it presents none of ours.
+
+    Raises ``InvalidApiKey`` when ``X-Api-Key`` and ``Authorization`` disagree.
+    """
     header = request.META.get("HTTP_X_API_KEY", "").strip() or None
-    if bearer and header and bearer != header:
-        raise InvalidApiKey
-    return bearer or header
+    bearer = _bearer(request)
+    if header is not None:
+        if request.META.get("HTTP_AUTHORIZATION") and bearer != header:
+            raise InvalidApiKey(hint=BOTH_HEADERS_HINT)
+        return header
+    if bearer is not None and bearer.startswith(CLAIMED_PREFIXES):
+        return bearer
+    return None
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -46,22 +63,18 @@ class ApiKeyAuthentication(BaseAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[None, KeyRecord] | None:
-        plain = presented_key(request)
+        plain = claimed_key(request)
         if plain is None:
             return None
         if keys.kind_of(plain) is None:
             self._count_failure(request)
             raise InvalidApiKey
-        digest = keys.digest(plain)
-        in_flight = getattr(request._request, "key_lookup_in_flight", None)
-        if in_flight is not None and in_flight.digest != digest:
-            in_flight = None
-        record, usage = key_lookup(digest, in_flight)
+        record, counted = api_key_lookup(keys.digest(plain))
         if record is None:
             self._count_failure(request)
             raise InvalidApiKey
-        request._request.api_key = record  # for the request log line
-        request.key_usage = usage  # counted by the lookup when it came from Redis
+        state = request_state(request)
+        state.workspace_id, state.credential_hint, state.counted = record.workspace_id, record.hint, counted
         if record.revoked:
             raise ApiKeyRevoked
         if record.is_expired(time.time()):
@@ -82,3 +95,22 @@ class ApiKeyAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         sent = request.META.get("HTTP_AUTHORIZATION") or request.META.get("HTTP_X_API_KEY")
         return 'Bearer realm="api", error="invalid_token"' if sent else 'Bearer realm="api"'
+
+
+URL_KEY_PARAMETERS = frozenset({"api_key", "apikey", "key", "access_token", "token"})
+
+
+def missing_key_error(request: Request) -> ApiKeyRequired | InvalidApiKey:
+    """The 401 for a ``/api/v1/`` request that no authenticator claimed, with a hint saying why."""
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")[0]
+    if scheme.lower() == "basic":
+        return InvalidApiKey(hint="Basic authentication is not accepted: send the key as Authorization: Bearer <key>.")
+    if scheme:
+        return InvalidApiKey(hint="This API takes a secret key (wsk_live_…) as Authorization: Bearer <key>.")
+    in_url = any(
+        name.lower() in URL_KEY_PARAMETERS or any(v.startswith(CLAIMED_PREFIXES) for v in values)
+        for name, values in request.query_params.lists()
+    )
+    if in_url:
+        return ApiKeyRequired(hint=KEY_HEADER_HINT)
+    return ApiKeyRequired()

@@ -18,15 +18,11 @@ Without Redis (the embedded default) nothing is cached: one indexed query a requ
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import redis.exceptions
 from django.conf import settings
 from django.core.cache import cache
 
@@ -35,16 +31,21 @@ from core.cache import REDIS_ERRORS
 
 logger = logging.getLogger("parley.apikeys.cache")
 
-# An entry is a hash: v (version), t ("1" for a tombstone), and for records r (the
-# record's JSON), ok ("1" when a request with it reaches the rate-limit step),
-# exp (expiry, 0 for none) and rp (the rate's period). The scripts read fields,
-# never parse JSON, to keep the hot path short.
+# An entry is a Redis hash, ``<prefix>:key:<digest>``, with these fields:
+#   version     ApiKey.cache_version of what the entry describes
+#   tombstone   "1" for a tombstone (the key changed: read the database), else "0"
+#   record      KeyRecord.to_json() (records only)
+#   counted     "1" when a request with this key reaches the rate-limit step
+#   expires_at  expiry in unix seconds, "0" for none
+#   rate_period the rate limit's window in seconds
+# The scripts read fields, never parse JSON, to keep the hot path short. The
+# rate-limit counter of a window is the string ``<entry key>:rl:<window start>``.
 
-# KEYS[1] entry; ARGV: version, ttl, "fill"|"tomb", r, ok, exp, rp.
+# KEYS[1] entry; ARGV: version, ttl, "fill"|"tomb", record, counted, expires_at, rate_period.
 # A fill replaces an older entry or a tombstone of its own version; a tombstone
 # replaces anything older than itself.
 _WRITE_IF_NEWER = """
-local cur = redis.call('HMGET', KEYS[1], 'v', 't')
+local cur = redis.call('HMGET', KEYS[1], 'version', 'tombstone')
 local v = tonumber(ARGV[1])
 if cur[1] then
   local cv = tonumber(cur[1])
@@ -53,9 +54,10 @@ if cur[1] then
 end
 redis.call('DEL', KEYS[1])
 if ARGV[3] == 'tomb' then
-  redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', '1')
+  redis.call('HSET', KEYS[1], 'version', ARGV[1], 'tombstone', '1')
 else
-  redis.call('HSET', KEYS[1], 'v', ARGV[1], 't', '0', 'r', ARGV[4], 'ok', ARGV[5], 'exp', ARGV[6], 'rp', ARGV[7])
+  redis.call('HSET', KEYS[1], 'version', ARGV[1], 'tombstone', '0', 'record', ARGV[4], 'counted', ARGV[5],
+             'expires_at', ARGV[6], 'rate_period', ARGV[7])
 end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
@@ -65,7 +67,7 @@ return 1
 # Counts the request against the key's rate limit in the same round trip, when
 # the cached record says the key gets that far (SPEC §2 check order).
 _LOOKUP_AND_COUNT = """
-local e = redis.call('HMGET', KEYS[1], 't', 'ok', 'exp', 'rp', 'r')
+local e = redis.call('HMGET', KEYS[1], 'tombstone', 'counted', 'expires_at', 'rate_period', 'record')
 if not e[1] or e[1] == '1' then return {false, 0, 0} end
 local now = tonumber(ARGV[1])
 local exp = tonumber(e[3])
@@ -79,34 +81,6 @@ return {e[5], n, window + period - now}
 """
 
 TOMBSTONE_TTL = 600
-
-
-@dataclass
-class InFlightLookup:
-    """A lookup sent to Redis whose answer has not been read yet."""
-
-    digest: str
-    now: int
-    pool: Any
-    connection: Any
-    done: bool = False
-
-    def read(self) -> Any:
-        """Read the answer (once) and give the connection back to the pool."""
-        self.done = True
-        try:
-            return self.connection.read_response()
-        except REDIS_ERRORS:
-            self.connection.disconnect()
-            raise
-        finally:
-            self.pool.release(self.connection)
-
-    def discard(self) -> None:
-        """The request never asked for it: drain the answer so the connection stays usable."""
-        if not self.done:
-            with contextlib.suppress(*REDIS_ERRORS, redis.exceptions.RedisError):
-                self.read()
 
 
 class KeyCache:
@@ -146,40 +120,6 @@ class KeyCache:
             raise
         return self._parse(reply)
 
-    def begin_lookup(self, digest: str, now: int) -> InFlightLookup | None:
-        """Send the lookup now and read its answer later (``finish_lookup``).
-
-        The key middleware calls this as a request arrives, so the Redis round trip
-        overlaps the rest of the middleware instead of adding to it. ``None`` when
-        there is nothing to send (no Redis, Redis down, revocations pending).
-        """
-        if not self.enabled or not cache.is_up or self._pending:  # type: ignore[attr-defined]  # enabled
-            return None
-        connection = pool = None
-        try:
-            script = self._script("lookup", _LOOKUP_AND_COUNT)
-            pool = cache.raw_client().connection_pool  # type: ignore[attr-defined]  # enabled
-            connection = pool.get_connection()
-            connection.send_command("EVALSHA", script.sha, 1, self._entry_key(digest), now)
-        except REDIS_ERRORS as exc:
-            if connection is not None:
-                connection.disconnect()
-                pool.release(connection)
-            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
-            return None
-        return InFlightLookup(digest=digest, now=now, pool=pool, connection=connection)
-
-    def finish_lookup(self, flight: InFlightLookup) -> tuple[KeyRecord | None, tuple[int, int] | None]:
-        """The answer of ``begin_lookup``; same contract as ``lookup``."""
-        try:
-            reply = flight.read()
-        except redis.exceptions.NoScriptError:  # Redis restarted and forgot the script
-            return self.lookup(flight.digest, flight.now)
-        except REDIS_ERRORS as exc:
-            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
-            raise
-        return self._parse(reply)
-
     def _check_reachable(self) -> None:
         if not cache.is_up:  # type: ignore[attr-defined]  # enabled
             raise ConnectionError("Redis marked down")  # an OSError: one of REDIS_ERRORS
@@ -193,24 +133,23 @@ class KeyCache:
         if raw is None:
             return None, None
         try:
-            record = KeyRecord.from_dict(json.loads(raw))
+            record = KeyRecord.from_json(raw)
         except (TypeError, ValueError):  # written by another release: read the database
             return None, None
         return record, ((int(count), int(left)) if count else None)
 
     def fill(self, digest: str, record: KeyRecord) -> None:
-        reaches_rate_limit = not record.revoked and record.kind == "secret" and record.ws_status == "active"
         try:
             self._script("write", _WRITE_IF_NEWER)(
                 keys=[self._entry_key(digest)],
                 args=[
-                    record.version,
+                    record.cache_version,
                     settings.API_KEY_CACHE_TTL,
                     "fill",
                     record.to_json(),
-                    "1" if reaches_rate_limit else "0",
-                    repr(record.exp or 0),
-                    record.rp,
+                    "1" if record.reaches_rate_limit else "0",
+                    repr(record.expires_at or 0),
+                    record.rate_period,
                 ],
             )
         except REDIS_ERRORS as exc:

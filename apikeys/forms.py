@@ -2,7 +2,10 @@
 
 They parse what the browser sends into the arguments of ``apikeys.services``; the
 rules themselves (names, scopes, plans, IPs, origins, rates) are checked there, and
-the service's ``KeyInputError`` is mapped back onto these fields.
+the service's ``InvalidInput`` is mapped back onto these fields.
+
+Dates are UTC, and the page says so: a key set to expire on a day works until the
+last second of that day, UTC (stored as 23:59:59.999999 UTC, shown as that day).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.pages import add_service_errors
+from accounts.permissions import plan_allows_scopes
 from apikeys.models import ApiKey
-from apikeys.scopes import PRESETS, SCOPES, grouped_scopes, is_write, plan_allows
+from apikeys.scopes import PRESETS, SCOPES, grouped_scopes, is_write
 from apikeys.services import ROLL_GRACE_CHOICES
 
 EXPIRY_CHOICES = [
@@ -34,7 +39,6 @@ ROLL_GRACE_LABELS = {
     "24h": "In 24 hours",
     "7d": "In 7 days",
 }
-WRITE_SCOPES_UPGRADE_TEXT = "Write scopes need the Pro plan or higher."
 RESOURCE_LABELS = {
     "contacts": "Contacts",
     "tickets": "Tickets",
@@ -42,8 +46,6 @@ RESOURCE_LABELS = {
     "assistants": "Assistants",
     "events": "Events",
 }
-# Field names of KeyInputError that are not form fields of the same name.
-_SERVICE_FIELD_ALIASES = {"key": None}
 _ENTRY_SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -72,7 +74,7 @@ class ScopeGroup:
 
 
 class ApiKeyForm(forms.Form):
-    """Create a key. Only types are checked here; ``create_key`` checks the rest."""
+    """Create a key. Only types are checked here; ``api_key_create`` checks the rest."""
 
     name = forms.CharField(
         required=False,
@@ -92,7 +94,7 @@ class ApiKeyForm(forms.Form):
     expires_on = forms.DateField(
         required=False,
         label="Expiry date",
-        help_text="Used with “On a specific date”. The key stops working at the end of that day (UTC).",
+        help_text="Used with “On a specific date”. The key works until the end of that day, 23:59 UTC.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     allowed_ips = forms.CharField(
@@ -130,17 +132,16 @@ class ApiKeyForm(forms.Form):
     # --- what the service receives
 
     def expires_at(self) -> datetime | None:
-        """The chosen expiry; a date means the end of that day (UTC)."""
+        """The chosen expiry; a date means the last instant of that day, UTC."""
         expiry = self.cleaned_data.get("expiry")
         if expiry == "date":
-            day = self.cleaned_data["expires_on"]
-            return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+            return datetime.combine(self.cleaned_data["expires_on"], time.max, tzinfo=UTC)
         if expiry and expiry.isdigit():
             return timezone.now() + timedelta(days=int(expiry))
         return None
 
     def key_input(self) -> dict[str, Any]:
-        """Keyword arguments for ``apikeys.services.create_key``."""
+        """Keyword arguments for ``apikeys.services.api_key_create``."""
         data = self.cleaned_data
         rate = data.get("rate_limit")
         return {
@@ -154,15 +155,12 @@ class ApiKeyForm(forms.Form):
         }
 
     def add_service_errors(self, fields: dict[str, list[str]]) -> None:
-        """Show a ``KeyInputError``'s messages next to the fields they concern."""
-        for name, messages in fields.items():
-            target = _SERVICE_FIELD_ALIASES.get(name, name)
-            if name == "expires_at":
-                target = "expires_on" if self.cleaned_data.get("expiry") == "date" else "expiry"
-            if target not in self.fields:
-                target = None
-            for message in messages:
-                self.add_error(target, message)
+        """Show an ``InvalidInput``'s messages next to the fields they concern."""
+        if "expires_at" in fields:
+            target = "expires_on" if self.cleaned_data.get("expiry") == "date" else "expiry"
+            fields = {**fields, target: fields["expires_at"]}
+            del fields["expires_at"]
+        add_service_errors(self, fields)
 
     # --- what the template shows
 
@@ -171,7 +169,7 @@ class ApiKeyForm(forms.Form):
         return {value} if isinstance(value, str) else set(value)
 
     def write_scopes_allowed(self) -> bool:
-        return plan_allows(self.plan, [s for s in SCOPES if is_write(s)])
+        return plan_allows_scopes(self.plan, [s for s in SCOPES if is_write(s)])
 
     def scope_groups(self) -> list[ScopeGroup]:
         """The scope checkboxes by resource; write scopes are disabled on ``free``."""
@@ -185,7 +183,7 @@ class ApiKeyForm(forms.Form):
                         value=scope,
                         label=label,
                         checked=scope in checked,
-                        disabled=not plan_allows(self.plan, [scope]),
+                        disabled=not plan_allows_scopes(self.plan, [scope]),
                     )
                     for scope, label in scopes
                 ],
@@ -201,7 +199,7 @@ class ApiKeyForm(forms.Form):
         ]
 
     def preset_scopes(self, preset: str) -> list[str]:
-        return [scope for scope in PRESETS.get(preset, []) if plan_allows(self.plan, [scope])]
+        return [scope for scope in PRESETS.get(preset, []) if plan_allows_scopes(self.plan, [scope])]
 
 
 def preset_initial(data: Any, form: ApiKeyForm, preset: str) -> dict[str, Any]:

@@ -13,9 +13,11 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from accounts.permissions import plan_allows_scopes
 from apikeys.records import KeyRecord
-from apikeys.scopes import grants, plan_allows
+from apikeys.scopes import grants
 from apikeys.throttling import count_request
+from core.context import request_state
 from core.errors import (
     ApiKeyRequired,
     Forbidden,
@@ -84,7 +86,7 @@ class KeyWorkspaceActive(BasePermission):
     """The key's workspace must not be suspended."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        if _key(request).ws_status != "active":
+        if _key(request).workspace_status != "active":
             raise WorkspaceInactive
         return True
 
@@ -93,8 +95,7 @@ class KeyWithinRateLimit(BasePermission):
     """Counts the request against the key's limit; 429 once it is spent."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        usage = count_request(request, _key(request))
-        request.rate_limit_usage = usage
+        usage = request_state(request).rate_limit = count_request(request, _key(request))
         if usage.exceeded:
             raise RateLimited(retry_after=usage.reset or 1)
         return True
@@ -127,7 +128,7 @@ class PlanAllowsScope(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         scope = required_scope(request, view)
-        if scope and not plan_allows(_key(request).ws_plan, [scope]):
+        if scope and not plan_allows_scopes(_key(request).workspace_plan, [scope]):
             raise PlanUpgradeRequired
         return True
 

@@ -28,66 +28,72 @@ def _ts(value: datetime | None) -> float | None:
 
 @dataclass(frozen=True)
 class KeyRecord:
-    """An API key as the authentication path sees it (no digest, no secret)."""
+    """An API key as the request path sees it: no digest, no secret.
+
+    Its one serialization is ``to_json``/``from_json`` (the ``record`` field of the
+    key's Redis hash, see ``apikeys.cache``). Times are unix seconds.
+    """
 
     id: int
-    version: int
+    cache_version: int
     workspace_id: int
     workspace_name: str
-    ws_plan: str
-    ws_status: str
+    workspace_plan: str
+    workspace_status: str
     kind: str
     name: str
     hint: str
     scopes: list[str]
     allowed_ips: list[str]
     allowed_origins: list[str]
-    exp: float | None
+    expires_at: float | None
     revoked: bool
-    rate: str
-    rp: int  # the rate's period in seconds (read by the Lua script)
-    last_used: float | None
+    rate_limit: str  # e.g. "1000/h"
+    rate_period: int  # the rate limit's window in seconds
+    last_used_at: float | None
 
     @classmethod
     def from_model(cls, key: ApiKey) -> KeyRecord:
         rate = key.effective_rate_limit
         return cls(
             id=key.pk,
-            version=key.cache_version,
+            cache_version=key.cache_version,
             workspace_id=key.workspace_id,
             workspace_name=key.workspace.name,
-            ws_plan=key.workspace.plan,
-            ws_status=key.workspace.status,
+            workspace_plan=key.workspace.plan,
+            workspace_status=key.workspace.status,
             kind=key.kind,
             name=key.name,
             hint=key.hint,
             scopes=list(key.scopes),
             allowed_ips=list(key.allowed_ips),
             allowed_origins=list(key.allowed_origins),
-            exp=_ts(key.expires_at),
+            expires_at=_ts(key.expires_at),
             revoked=key.revoked_at is not None,
-            rate=rate,
-            rp=parse_rate(rate)[1],
-            last_used=_ts(key.last_used_at),
+            rate_limit=rate,
+            rate_period=parse_rate(rate)[1],
+            last_used_at=_ts(key.last_used_at),
         )
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> KeyRecord:
-        return cls(**data)  # type: ignore[arg-type]  # written by to_dict
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+    def from_json(cls, raw: str | bytes) -> KeyRecord:
+        """Raises ``ValueError`` or ``TypeError`` for an entry another release wrote."""
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise TypeError("not a key record")
+        return cls(**data)
 
     @property
-    def expires_at(self) -> datetime | None:
-        return datetime.fromtimestamp(self.exp, tz=UTC) if self.exp is not None else None
+    def expiry(self) -> datetime | None:
+        return datetime.fromtimestamp(self.expires_at, tz=UTC) if self.expires_at is not None else None
 
     def is_expired(self, now: float) -> bool:
-        return self.exp is not None and self.exp <= now
+        return self.expires_at is not None and self.expires_at <= now
 
     @property
-    def rate_limit(self) -> tuple[int, int]:
-        return parse_rate(self.rate)
+    def reaches_rate_limit(self) -> bool:
+        """Whether a request with this key gets as far as the rate-limit step (SPEC §2 order)."""
+        return not self.revoked and self.kind == "secret" and self.workspace_status == "active"

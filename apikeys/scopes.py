@@ -1,10 +1,11 @@
-"""Scopes of secret keys (SPEC §2): what they grant, presets, and the plan rule."""
+"""Scopes of secret keys (SPEC §2): what they grant and the presets.
+
+The plan rule (write scopes need a paid plan) is ``accounts.permissions.plan_allows_scopes``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from accounts.models import PAID_PLANS
 
 SCOPES: dict[str, str] = {
     "contacts:read": "Read CRM contacts",
@@ -47,8 +48,3 @@ def grants(held: Iterable[str], required: str) -> bool:
 
 def unknown_scopes(scopes: Iterable[str]) -> list[str]:
     return sorted(set(scopes) - set(SCOPES))
-
-
-def plan_allows(plan: str, scopes: Iterable[str]) -> bool:
-    """A ``free`` workspace may hold read scopes only (``events:read`` included)."""
-    return plan in PAID_PLANS or not any(is_write(s) for s in scopes)

@@ -1,6 +1,7 @@
 """The only way API keys are created, rolled and revoked; each write is audited.
 
 Every function returns the plain key only where one is made, and nowhere keeps it.
+Refusals are ``core.errors.ServiceError`` subclasses, mapped once for pages and APIs.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import User, Workspace
-from accounts.permissions import Action, can
-from accounts.services import audit_log
+from accounts.actors import Actor
+from accounts.models import Workspace
+from accounts.permissions import DENIED_TEXT, Action, actor_may, plan_allows_scopes
+from accounts.services import audit_event_create
 from apikeys import keys
 from apikeys.cache import key_cache
 from apikeys.models import ApiKey
 from apikeys.records import KeyRecord, parse_rate
-from apikeys.scopes import plan_allows, unknown_scopes
+from apikeys.scopes import unknown_scopes
+from apikeys.selectors import api_key_live_successor
 from apikeys.signals import api_key_revoked
+from core.errors import Conflict, Forbidden, InvalidInput, PlanUpgradeRequired
 from core.origins import MAX_ORIGINS, normalize_origin
 
 ROLL_GRACE_CHOICES = {
@@ -34,27 +38,16 @@ ROLL_GRACE_CHOICES = {
 }
 
 
-class KeyInputError(Exception):
-    """Invalid input; ``fields`` maps a field name to its messages."""
+class KeyAlreadyRolled(Conflict):
+    """A key with a live successor: rolling it again would leave two active keys of one name."""
 
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()))
-        self.fields = fields
-
-
-class PlanUpgradeRequiredError(Exception):
-    """A write scope on a free workspace."""
-
-    message = "This action requires a Pro plan or higher."
+    message = "This key was already rolled."
+    hint = "Use the key that replaced it, or roll that one."
 
 
-class KeyPermissionError(Exception):
-    """The actor may not manage this workspace's keys."""
-
-
-def _require_manager(actor: User, workspace: Workspace) -> None:
-    if not can(actor, Action.MANAGE_API_KEYS, workspace):
-        raise KeyPermissionError("Only workspace owners and admins can manage API keys.")
+def _require(actor: Actor, action: Action, workspace: Workspace) -> None:
+    if not actor_may(actor, action, workspace):
+        raise Forbidden(DENIED_TEXT[action])
 
 
 def _parse_network(value: str) -> str:
@@ -80,7 +73,7 @@ def _clean_list(values: Iterable[str], parse: Callable[[str], str], limit: int) 
     return sorted(set(cleaned)), errors
 
 
-def validate_key_input(
+def _validated_input(
     *,
     name: str,
     kind: str,
@@ -90,7 +83,7 @@ def validate_key_input(
     expires_at: datetime | None = None,
     rate_limit: str = "",
 ) -> dict[str, object]:
-    """Normalise a key's settings or raise ``KeyInputError`` naming each bad field."""
+    """Normalise a key's settings or raise ``InvalidInput`` naming each bad field."""
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
@@ -120,7 +113,7 @@ def validate_key_input(
         except ValueError as exc:
             errors["rate_limit"] = [str(exc)]
     if errors:
-        raise KeyInputError(errors)
+        raise InvalidInput(errors)
     return {
         "name": name,
         "kind": kind,
@@ -132,11 +125,11 @@ def validate_key_input(
     }
 
 
-def _new_key(*, workspace: Workspace, actor: User | None, kind: str, **fields: object) -> tuple[ApiKey, str]:
+def _new_key(*, workspace: Workspace, actor: Actor, kind: str, **fields: object) -> tuple[ApiKey, str]:
     plain = keys.generate(kind)
     key = ApiKey.objects.create(
         workspace=workspace,
-        created_by=actor,
+        created_by=actor.user,
         kind=kind,
         digest=keys.digest(plain),
         hint=keys.hint(plain),
@@ -145,11 +138,22 @@ def _new_key(*, workspace: Workspace, actor: User | None, kind: str, **fields: o
     return key, plain
 
 
+def _audit(action: str, key: ApiKey, actor: Actor, **details: object) -> None:
+    audit_event_create(
+        action=action,
+        workspace=key.workspace,
+        actor=actor,
+        target=key,
+        target_label=f"{key.name} ({key.hint})",
+        details={"hint": key.hint, **details},
+    )
+
+
 @transaction.atomic
-def create_key(
+def api_key_create(
     *,
     workspace: Workspace,
-    actor: User,
+    actor: Actor,
     name: str,
     kind: str = ApiKey.Kind.SECRET,
     scopes: Iterable[str] = (),
@@ -157,11 +161,10 @@ def create_key(
     allowed_origins: Iterable[str] = (),
     expires_at: datetime | None = None,
     rate_limit: str = "",
-    ip: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it and the plain key, which is never stored."""
-    _require_manager(actor, workspace)
-    data = validate_key_input(
+    _require(actor, Action.MANAGE_API_KEYS, workspace)
+    data = _validated_input(
         name=name,
         kind=kind,
         scopes=scopes,
@@ -170,18 +173,10 @@ def create_key(
         expires_at=expires_at,
         rate_limit=rate_limit,
     )
-    if not plan_allows(workspace.plan, data["scopes"]):  # type: ignore[arg-type]  # validated list
-        raise PlanUpgradeRequiredError
+    if not plan_allows_scopes(workspace.plan, data["scopes"]):  # type: ignore[arg-type]  # validated list
+        raise PlanUpgradeRequired
     key, plain = _new_key(workspace=workspace, actor=actor, **data)  # type: ignore[arg-type]  # validated
-    audit_log(
-        action="api_key.created",
-        workspace=workspace,
-        actor_user=actor,
-        target=key,
-        target_label=f"{key.name} ({key.hint})",
-        ip=ip,
-        details={"kind": key.kind, "scopes": key.scopes, "hint": key.hint},
-    )
+    _audit("api_key.created", key, actor, kind=key.kind, scopes=key.scopes)
     return key, plain
 
 
@@ -198,14 +193,20 @@ def _invalidate(key: ApiKey) -> None:
 
 
 @transaction.atomic
-def roll_key(*, key: ApiKey, actor: User, grace: timedelta = timedelta(0), ip: str | None = None) -> tuple[ApiKey, str]:
-    """Issue a new key with the same settings; the old one expires after ``grace``."""
+def api_key_roll(*, key: ApiKey, actor: Actor, grace: timedelta = timedelta(0)) -> tuple[ApiKey, str]:
+    """Issue a new key with the same settings; the old one expires after ``grace``.
+
+    A key that already has a live successor is refused (``KeyAlreadyRolled``, with
+    ``successor_id``): rolling it again would leave two active keys of one name.
+    """
     key = ApiKey.objects.select_for_update().select_related("workspace").get(pk=key.pk)
-    _require_manager(actor, key.workspace)
+    _require(actor, Action.MANAGE_API_KEYS, key.workspace)
     if not key.is_active:
-        raise KeyInputError({"key": ["Only an active key can be rolled."]})
-    if not plan_allows(key.workspace.plan, key.scopes):
-        raise PlanUpgradeRequiredError
+        raise Conflict("Only an active key can be rolled.", hint="Create a new key instead.")
+    if (successor := api_key_live_successor(key)) is not None:
+        raise KeyAlreadyRolled(successor_id=successor.pk)
+    if not plan_allows_scopes(key.workspace.plan, key.scopes):
+        raise PlanUpgradeRequired
     new_key, plain = _new_key(
         workspace=key.workspace,
         actor=actor,
@@ -222,53 +223,35 @@ def roll_key(*, key: ApiKey, actor: User, grace: timedelta = timedelta(0), ip: s
     key.expires_at = min(ends, key.expires_at) if key.expires_at else ends
     key.save(update_fields=["expires_at"])
     _invalidate(key)
-    audit_log(
-        action="api_key.rolled",
-        workspace=key.workspace,
-        actor_user=actor,
-        target=key,
-        target_label=f"{key.name} ({key.hint})",
-        ip=ip,
-        details={"new_key_id": new_key.pk, "new_hint": new_key.hint, "old_expires_at": key.expires_at.isoformat()},
+    _audit(
+        "api_key.rolled",
+        key,
+        actor,
+        new_key_id=new_key.pk,
+        new_hint=new_key.hint,
+        old_expires_at=key.expires_at.isoformat(),
     )
-    audit_log(
-        action="api_key.created",
-        workspace=key.workspace,
-        actor_user=actor,
-        target=new_key,
-        target_label=f"{new_key.name} ({new_key.hint})",
-        ip=ip,
-        details={"kind": new_key.kind, "scopes": new_key.scopes, "hint": new_key.hint, "rolled_from": key.pk},
-    )
+    _audit("api_key.created", new_key, actor, kind=new_key.kind, scopes=new_key.scopes, rolled_from=key.pk)
     return new_key, plain
 
 
 @transaction.atomic
-def revoke_key(*, key: ApiKey, actor: User, ip: str | None = None, via: str = "app", reason: str = "") -> ApiKey:
-    """Revoke now. Every worker refuses the key from the next request on."""
+def api_key_revoke(*, key: ApiKey, actor: Actor, via: str = "app", reason: str = "") -> ApiKey:
+    """Revoke now. Every worker refuses the key from the next request on. Revoking twice is a no-op."""
     key = ApiKey.objects.select_for_update().select_related("workspace").get(pk=key.pk)
-    if not (can(actor, Action.MANAGE_API_KEYS, key.workspace) or actor.has_perm("apikeys.revoke_apikey")):
-        raise KeyPermissionError("Only workspace owners and admins, or support staff, can revoke keys.")
+    _require(actor, Action.REVOKE_API_KEYS, key.workspace)
     if key.revoked_at is not None:
         return key
     key.revoked_at = timezone.now()
-    key.revoked_by = actor
+    key.revoked_by = actor.user
     key.save(update_fields=["revoked_at", "revoked_by"])
     _invalidate(key)
     api_key_revoked.send(sender=ApiKey, api_key=key)
-    audit_log(
-        action="api_key.revoked",
-        workspace=key.workspace,
-        actor_user=actor,
-        target=key,
-        target_label=f"{key.name} ({key.hint})",
-        ip=ip,
-        details={"via": via, "hint": key.hint, **({"reason": reason} if reason else {})},
-    )
+    _audit("api_key.revoked", key, actor, via=via, **({"reason": reason} if reason else {}))
     return key
 
 
-def invalidate_workspace_keys(workspace: Workspace) -> None:
+def api_key_invalidate_workspace(*, workspace: Workspace) -> None:
     """A workspace's plan or status changed: every cached key of it is stale."""
     for key in ApiKey.objects.filter(workspace=workspace).only("id", "digest", "cache_version"):
         _invalidate(key)
@@ -279,12 +262,12 @@ def invalidate_workspace_keys(workspace: Workspace) -> None:
 _last_used_written: dict[tuple[int, str], float] = {}
 
 
-def touch_last_used(*, record: KeyRecord, ip: str) -> None:
+def api_key_record_use(*, record: KeyRecord, ip: str) -> None:
     """Record use at most once a minute per key, across all processes."""
     interval = ApiKey.LAST_USED_WRITE_INTERVAL.total_seconds()
     now = time.time()
     memo = (record.id, record.hint)
-    if now - max(record.last_used or 0.0, _last_used_written.get(memo, 0.0)) < interval:
+    if now - max(record.last_used_at or 0.0, _last_used_written.get(memo, 0.0)) < interval:
         return
     _last_used_written[memo] = now
     if not cache.add(f"ak-last-used:{record.id}:{record.hint}", 1, int(interval)):

@@ -12,5 +12,4 @@ urlpatterns = [
     path("api-keys/<int:pk>/", views.KeyDetailView.as_view(), name="detail"),
     path("api-keys/<int:pk>/roll/", views.KeyRollView.as_view(), name="roll"),
     path("api-keys/<int:pk>/revoke/", views.KeyRevokeView.as_view(), name="revoke"),
-    path("audit-log/", views.AuditLogView.as_view(), name="audit-log"),
 ]

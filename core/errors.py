@@ -1,43 +1,117 @@
-"""The JSON error envelope of SPEC §3, produced for every API by one exception handler."""
+"""One error family for the whole project, and the SPEC §3 envelope it renders to.
+
+Services, permission classes and authentication raise subclasses of ``ServiceError``
+(a status, a SPEC §3 code, a message, an optional ``hint`` saying what to do
+instead, and extra fields such as ``required_scope``). It is mapped in exactly two
+places: ``exception_handler`` below for every API, and
+``accounts.pages.ServiceErrorPageMixin`` for the server-rendered pages. Each
+user-facing message is a class attribute here, defined once.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 
+from core.context import request_state
 
-class ApiError(exceptions.APIException):
-    """An error with a SPEC §3 code; ``extra`` fields go into the error object."""
+KEY_HEADER_HINT = "Send the key as Authorization: Bearer <key>; keys in the URL are refused."
 
-    status_code = status.HTTP_400_BAD_REQUEST
+
+class ServiceError(Exception):
+    """A refusal with a SPEC §3 code. ``extra`` fields go into the error object."""
+
+    status_code = 400
     code = "invalid_request"
-    message = "Invalid request."
+    message = "The request is invalid."
+    hint = ""
 
-    def __init__(self, message: str | None = None, **extra: Any) -> None:
-        self.message = message or self.message
+    def __init__(self, message: str | None = None, *, hint: str | None = None, **extra: Any) -> None:
+        self.message = message or type(self).message
+        self.hint = type(self).hint if hint is None else hint
         self.extra = extra
-        super().__init__(detail=self.message, code=self.code)
+        super().__init__(self.message)
+
+    def error_fields(self) -> dict[str, Any]:
+        """The error object's fields after ``code`` and ``message``."""
+        return {**self.extra, **({"hint": self.hint} if self.hint else {})}
 
 
-class ApiAuthenticationError(exceptions.AuthenticationFailed):
-    """A 401 with a SPEC §3 code; DRF adds ``WWW-Authenticate`` for these."""
+class InvalidInput(ServiceError):
+    """Validation failed; ``fields`` maps each field to its messages."""
 
-    code = "invalid_api_key"
-    message = "Invalid API key"
+    def __init__(self, fields: dict[str, list[str]], message: str | None = None) -> None:
+        super().__init__(message, fields=fields)
+        self.fields = fields
 
-    def __init__(self, message: str | None = None, **extra: Any) -> None:
-        self.message = message or self.message
-        self.extra = extra
-        super().__init__(detail=self.message, code=self.code)
+
+class Forbidden(ServiceError):
+    status_code, code, message = 403, "permission_denied", "You do not have permission to do this."
+
+
+class NotFound(ServiceError):
+    status_code, code, message = 404, "not_found", "Not found."
+
+
+class Conflict(ServiceError):
+    status_code, code, message = 409, "conflict", "Conflict."
+
+
+class PlanUpgradeRequired(ServiceError):
+    status_code, code = 403, "plan_upgrade_required"
+    message = "This action requires a Pro plan or higher."
+    hint = "Write scopes need the Pro plan or higher. Upgrade this workspace to Pro, or choose read scopes only."
+
+
+class MissingScope(ServiceError):
+    status_code, code = 403, "missing_scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"This API key lacks the {scope} scope.", required_scope=scope)
+
+
+class IpNotAllowed(ServiceError):
+    status_code, code = 403, "ip_not_allowed"
+    message = "Requests from this IP address are not allowed for this API key."
+
+
+class OriginNotAllowed(ServiceError):
+    status_code, code, message = 403, "origin_not_allowed", "Request origin is not allowed."
+
+
+class WorkspaceInactive(ServiceError):
+    status_code, code, message = 403, "workspace_inactive", "This workspace is suspended."
+
+
+class PayloadTooLarge(ServiceError):
+    status_code, code = 413, "payload_too_large"
+    message = "The request body is larger than 1 MiB."
+    hint = "Send less data per request: split large imports into several requests."
+
+
+class RateLimited(ServiceError):
+    status_code, code, message = 429, "rate_limited", "Too many requests. Retry later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class ApiAuthenticationError(ServiceError, exceptions.AuthenticationFailed):
+    """A 401. Also DRF's ``AuthenticationFailed``, so DRF adds ``WWW-Authenticate``."""
+
+    status_code, code, message = 401, "invalid_api_key", "Invalid API key"
 
 
 class ApiKeyRequired(ApiAuthenticationError):
     code, message = "api_key_required", "API key required"
+    hint = "Send a secret key as Authorization: Bearer <key>; owners and admins create keys in Settings → API Keys."
 
 
 class InvalidApiKey(ApiAuthenticationError):
@@ -52,62 +126,27 @@ class ApiKeyExpired(ApiAuthenticationError):
     code, message = "api_key_expired", "API key has expired"
 
 
-class Forbidden(ApiError):
-    status_code, code, message = 403, "permission_denied", "You do not have permission to do this."
-
-
-class MissingScope(ApiError):
-    status_code, code = 403, "missing_scope"
-
-    def __init__(self, scope: str) -> None:
-        super().__init__(f"This API key lacks the {scope} scope.", required_scope=scope)
-
-
-class PlanUpgradeRequired(ApiError):
-    status_code, code = 403, "plan_upgrade_required"
-    message = "This action requires a Pro plan or higher."
-
-
-class IpNotAllowed(ApiError):
-    status_code, code = 403, "ip_not_allowed"
-    message = "Requests from this IP address are not allowed for this API key."
-
-
-class OriginNotAllowed(ApiError):
-    status_code, code, message = 403, "origin_not_allowed", "Request origin is not allowed."
-
-
-class WorkspaceInactive(ApiError):
-    status_code, code, message = 403, "workspace_inactive", "This workspace is suspended."
-
-
-class NotFound(ApiError):
-    status_code, code, message = 404, "not_found", "Not found."
-
-
-class Conflict(ApiError):
-    status_code, code, message = 409, "conflict", "Conflict."
-
-
-class RateLimited(ApiError):
-    status_code, code, message = 429, "rate_limited", "Too many requests. Retry later."
-
-    def __init__(self, retry_after: int, message: str | None = None) -> None:
-        self.retry_after = max(1, int(retry_after))
-        super().__init__(message)
-
-
-def error_body(code: str, message: str, request: Any = None, **extra: Any) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message, **extra}
-    request_id = getattr(request, "request_id", None)
-    if request_id:
-        error["request_id"] = request_id
+def error_body(request: HttpRequest | None, code: str, message: str, **fields: Any) -> dict[str, Any]:
+    """``{"error": {code, message, …fields, request_id}}``; records the code for the log line."""
+    error: dict[str, Any] = {"code": code, "message": message, **fields}
+    if request is not None:
+        state = request_state(request)
+        state.error_code = code
+        error["request_id"] = state.request_id
     return {"error": error}
 
 
-def error_response(request: Any, status_code: int, code: str, message: str, **extra: Any) -> JsonResponse:
+def error_response(request: HttpRequest, status_code: int, code: str, message: str, **fields: Any) -> JsonResponse:
     """A plain Django JSON error (for middleware and non-DRF views)."""
-    return JsonResponse(error_body(code, message, request, **extra), status=status_code)
+    return JsonResponse(error_body(request, code, message, **fields), status=status_code)
+
+
+def service_error_response(request: HttpRequest, exc: ServiceError) -> JsonResponse:
+    """A ``ServiceError`` raised outside DRF (middleware), as JSON."""
+    response = error_response(request, exc.status_code, exc.code, exc.message, **exc.error_fields())
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _validation_fields(detail: Any) -> dict[str, Any]:
@@ -121,44 +160,48 @@ def _validation_fields(detail: Any) -> dict[str, Any]:
     return {"non_field_errors": [str(detail)]}
 
 
+def _as_service_error(exc: Exception) -> ServiceError | None:
+    """DRF's and Django's own exceptions, in our family; ``None`` for a real server error."""
+    if isinstance(exc, ServiceError):
+        return exc
+    if isinstance(exc, exceptions.ValidationError):
+        return InvalidInput(_validation_fields(exc.detail))
+    if isinstance(exc, exceptions.ParseError):
+        return ServiceError("Malformed JSON in the request body.", hint="Send a valid JSON object.")
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        error = ServiceError("Authentication required", hint="Sign in first; this API uses the session cookie.")
+        error.status_code, error.code = 401, "not_authenticated"
+        return error
+    if isinstance(exc, Ratelimited):
+        return RateLimited(retry_after=60)
+    if isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
+        return Forbidden(str(getattr(exc, "detail", "")) or None)
+    if isinstance(exc, (exceptions.NotFound, Http404)):
+        return NotFound()
+    if isinstance(exc, exceptions.Throttled):
+        return RateLimited(retry_after=int(exc.wait or 1))
+    if isinstance(exc, exceptions.APIException) and exc.status_code in _PLAIN_CODES:
+        error = ServiceError(str(exc.detail))
+        error.status_code, error.code = exc.status_code, _PLAIN_CODES[exc.status_code]
+        return error
+    return None
+
+
+_PLAIN_CODES = {405: "method_not_allowed", 406: "not_acceptable", 415: "unsupported_media_type"}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Turn every exception an API view raises into the SPEC §3 envelope."""
-    request = context.get("request")
+    """DRF's ``EXCEPTION_HANDLER``: every exception an API view raises, as the SPEC §3 envelope."""
+    error = _as_service_error(exc)
+    if error is None:
+        return None  # a real server error: ApiJsonErrorsMiddleware answers 500 server_error
     headers: dict[str, str] = {}
-    extra: dict[str, Any] = {}
-
-    if isinstance(exc, (ApiError, ApiAuthenticationError)):
-        status_code, code, message, extra = exc.status_code, exc.code, exc.message, exc.extra
-        if isinstance(exc, RateLimited):
-            headers["Retry-After"] = str(exc.retry_after)
-    elif isinstance(exc, exceptions.ValidationError):
-        status_code, code, message = 400, "invalid_request", "The request is invalid."
-        extra = {"fields": _validation_fields(exc.detail)}
-    elif isinstance(exc, exceptions.ParseError):
-        status_code, code, message = 400, "invalid_request", "Malformed JSON in the request body."
-    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-        status_code, code, message = 401, "not_authenticated", "Authentication required"
-    elif isinstance(exc, (exceptions.PermissionDenied, DjangoPermissionDenied)):
-        status_code, code = 403, "permission_denied"
-        message = str(getattr(exc, "detail", "")) or "You do not have permission to do this."
-        if isinstance(exc, Ratelimited):
-            status_code, code, message = 429, "rate_limited", "Too many requests. Retry later."
-            headers["Retry-After"] = "60"
-    elif isinstance(exc, (exceptions.NotFound, Http404)):
-        status_code, code, message = 404, "not_found", "Not found."
-    elif isinstance(exc, exceptions.MethodNotAllowed):
-        status_code, code, message = 405, "method_not_allowed", str(exc.detail)
-    elif isinstance(exc, exceptions.UnsupportedMediaType):
-        status_code, code, message = 415, "unsupported_media_type", str(exc.detail)
-    elif isinstance(exc, exceptions.NotAcceptable):
-        status_code, code, message = 406, "not_acceptable", str(exc.detail)
-    elif isinstance(exc, exceptions.Throttled):
-        status_code, code, message = 429, "rate_limited", "Too many requests. Retry later."
-        headers["Retry-After"] = str(int(exc.wait or 1))
-    else:
-        return None  # a real server error: the middleware answers 500 server_error
-
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
     auth_header = getattr(exc, "auth_header", None)
-    if auth_header and status_code == 401:
+    if auth_header and error.status_code == 401:
         headers["WWW-Authenticate"] = auth_header
-    return Response(error_body(code, message, request, **extra), status=status_code, headers=headers)
+    body = error_body(context.get("request"), error.code, error.message, **error.error_fields())
+    return Response(body, status=error.status_code, headers=headers)

@@ -1,4 +1,4 @@
-"""Request id, per-request JSON log line and ``Cache-Control: no-store`` (SPEC §10)."""
+"""Request id and JSON log line, body-size limit, ``no-store``, JSON errors under ``/api/`` (SPEC §3, §10)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
 
+from core.context import RequestState
+from core.errors import NotFound, PayloadTooLarge, ServiceError, error_response, service_error_response
 from core.net import client_ip
 
 access_logger = logging.getLogger("parley.request")
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY")
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
 
 
 class RequestIdMiddleware:
@@ -31,24 +38,22 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
-        if settings.TRUSTED_PROXY_COUNT > 0 and REQUEST_ID_PATTERN.match(incoming):
-            request.request_id = incoming  # type: ignore[attr-defined]  # set on the request for views and logs
-        else:
-            request.request_id = uuid.uuid4().hex  # type: ignore[attr-defined]  # see above
+        trusted = settings.TRUSTED_PROXY_COUNT > 0 and REQUEST_ID_PATTERN.match(incoming)
+        state = request.state = RequestState(request_id=incoming if trusted else uuid.uuid4().hex)  # type: ignore[attr-defined]  # core.context documents it
         response = self.get_response(request)
-        response["X-Request-Id"] = request.request_id  # type: ignore[attr-defined]  # set above
+        response["X-Request-Id"] = state.request_id
         match = getattr(request, "resolver_match", None)
-        api_key = getattr(request, "api_key", None)
         access_logger.info(
             "request",
             extra={
-                "request_id": request.request_id,  # type: ignore[attr-defined]  # set above
+                "request_id": state.request_id,
                 "method": request.method,
                 "route": match.route if match else None,
                 "status": response.status_code,
+                "error_code": state.error_code or None,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "workspace_id": getattr(api_key, "workspace_id", None),
-                "key_hint": getattr(api_key, "hint", None),
+                "workspace_id": state.workspace_id,
+                "key_hint": state.credential_hint or None,
                 "client_ip": client_ip(request),
             },
         )
@@ -71,35 +76,59 @@ class NoStoreMiddleware:
         return response
 
 
+class RequestBodyLimitMiddleware:
+    """Refuses bodies over ``MAX_REQUEST_BODY_BYTES`` (1 MiB) before any view reads them: 413."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads an unparsable length as an empty body
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return too_large(request)
+        return self.get_response(request)
+
+
+def too_large(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return service_error_response(request, PayloadTooLarge())
+    return HttpResponse(PayloadTooLarge.message, status=413, content_type="text/plain")
+
+
 class ApiJsonErrorsMiddleware:
-    """Under ``/api/`` every error is JSON (SPEC §3), DEBUG or not: 404s and 500s included."""
+    """Under ``/api/`` every error is JSON (SPEC §3), DEBUG or not: 404s, 405s and 500s included.
+
+    It sits inside the security, CSP and framing middleware, so its answers carry
+    their headers like every other response.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (
-            request.path.startswith("/api/")
-            and response.status_code in (404, 405)
-            and not response.get("Content-Type", "").startswith(("application/json", "text/xml"))
-        ):
-            from core.errors import error_response
-
-            if response.status_code == 404:
-                return error_response(request, 404, "not_found", "Not found.")
+        if not is_api(request) or response.get("Content-Type", "").startswith(("application/json", "text/xml")):
+            return response
+        if response.status_code == 404:
+            return service_error_response(request, NotFound())
+        if response.status_code == 405:
             return error_response(request, 405, "method_not_allowed", "Method not allowed.")
+        if response.status_code >= 500:
+            return error_response(request, 500, "server_error", "Internal server error.")
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return too_large(request)
+        if not is_api(request):
             return None
-        from django.http import Http404
-
-        from core.errors import error_response
-
         if isinstance(exception, Http404):
-            return error_response(request, 404, "not_found", "Not found.")
+            return service_error_response(request, NotFound())
+        if isinstance(exception, ServiceError):
+            return service_error_response(request, exception)
         logging.getLogger("django.request").error(
             "Unhandled exception on %s", request.path, exc_info=(type(exception), exception, exception.__traceback__)
         )

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core.errors import error_response
-
-
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+from core.errors import RateLimited, error_response, service_error_response
+from core.middleware import is_api
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    if _is_api(request):
-        return error_response(request, 403, "permission_denied", "CSRF check failed.")
+    if is_api(request):
+        return error_response(
+            request,
+            403,
+            "permission_denied",
+            "CSRF check failed.",
+            hint="Send the csrftoken cookie's value in the X-CSRFToken header with every write.",
+        )
     from django.views.csrf import csrf_failure as default
 
     return default(request, reason)
@@ -24,10 +27,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def ratelimited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """django-ratelimit's ``RATELIMIT_VIEW``: a 429, JSON under ``/api/``."""
-    if _is_api(request):
-        response = error_response(request, 429, "rate_limited", "Too many requests. Retry later.")
-    else:
-        response = HttpResponse("Too many requests. Retry later.", status=429, content_type="text/plain")
+    if is_api(request):
+        return service_error_response(request, RateLimited(retry_after=60))
+    response = HttpResponse(RateLimited.message, status=429, content_type="text/plain")
     response["Retry-After"] = "60"
     return response
 

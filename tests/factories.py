@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from accounts.actors import Actor
 from accounts.models import Membership, Plan, Role, User, Workspace
 from accounts.services import workspace_create
 from apikeys.models import ApiKey
-from apikeys.services import create_key
+from apikeys.services import api_key_create
 
 PASSWORD = "correct-horse-battery-staple"
 _seq = itertools.count(1)
@@ -38,4 +39,4 @@ def make_key(workspace: Workspace, *, scopes: list[str] | None = None, **extra: 
     extra.setdefault("name", f"Key {next(_seq)}")
     if extra.get("kind", ApiKey.Kind.SECRET) == ApiKey.Kind.SECRET and scopes is None:
         scopes = ["contacts:read"]
-    return create_key(workspace=workspace, actor=owner_of(workspace), scopes=scopes or [], **extra)
+    return api_key_create(workspace=workspace, actor=Actor.for_user(owner_of(workspace)), scopes=scopes or [], **extra)

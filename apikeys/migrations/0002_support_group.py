@@ -3,8 +3,8 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-SUPPORT_GROUP = "Support"
-VIEW_APPS = ["accounts", "apikeys", "auth"]
+# The policy itself lives in accounts/permissions.py; this migration applies it.
+from accounts.permissions import SUPPORT_GROUP, SUPPORT_GROUP_PERMISSIONS, SUPPORT_VIEW_APPS
 
 
 def create_support_group(apps, schema_editor):
@@ -16,9 +16,11 @@ def create_support_group(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
-    perms = Permission.objects.filter(content_type__app_label__in=VIEW_APPS, codename__startswith="view_")
+    perms = Permission.objects.filter(content_type__app_label__in=SUPPORT_VIEW_APPS, codename__startswith="view_")
     group.permissions.add(*perms)
-    group.permissions.add(Permission.objects.get(content_type__app_label="apikeys", codename="revoke_apikey"))
+    for permission in SUPPORT_GROUP_PERMISSIONS:
+        app_label, codename = permission.split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 def remove_support_group(apps, schema_editor):

@@ -57,10 +57,16 @@ INSTALLED_APPS = [
     "demo",
 ]
 
+# Order matters: the security, framing and CSP middleware come first, so every
+# answer below them (the JSON errors and the 413s included) carries their headers.
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
-    "core.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.NoStoreMiddleware",
+    "core.middleware.ApiJsonErrorsMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,12 +74,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "core.middleware.NoStoreMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
 ]
+
+# SPEC §10: bodies over 1 MiB answer 413 payload_too_large before any view runs.
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -173,6 +180,8 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Where the plan page sends owners who want to upgrade (plans are changed by support staff).
+SUPPORT_EMAIL = os.environ.get("PARLEY_SUPPORT_EMAIL", "support@parley.local")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Parley <no-reply@parley.local>")
 
 # --- Sessions (SPEC §1): Auth.js-style cookie names, server-side sessions.

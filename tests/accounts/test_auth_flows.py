@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail
 
+from accounts.actors import Actor
 from accounts.middleware import LOGIN_AT_KEY, SEEN_AT_KEY
 from accounts.models import Membership, Plan, Role, User
 from accounts.services import membership_invite
@@ -101,7 +102,7 @@ def test_idle_and_absolute_session_timeouts(client, login_age, seen_age, still_i
 
 
 def test_invitation_for_new_email_becomes_active_after_signup_and_confirmation(client, workspace, owner):
-    membership_invite(workspace=workspace, actor=owner, email="new@example.com", role=Role.ADMIN)
+    membership_invite(workspace=workspace, actor=Actor.for_user(owner), email="new@example.com", role=Role.ADMIN)
     signup(client, "new@example.com")
     user = User.objects.get(email="new@example.com")
     invited = Membership.objects.get(workspace=workspace, invited_email="new@example.com")
@@ -119,7 +120,7 @@ def test_invitation_for_new_email_becomes_active_after_signup_and_confirmation(c
 def test_invitation_of_existing_user_is_accepted_at_login(client, workspace, owner):
     user = factories.make_user("old@example.com")
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-    membership_invite(workspace=workspace, actor=owner, email="OLD@example.com")
+    membership_invite(workspace=workspace, actor=Actor.for_user(owner), email="OLD@example.com")
     assert Membership.objects.get(workspace=workspace, user=user).status == Membership.Status.INVITED
     login(client, "old@example.com")
     assert Membership.objects.get(workspace=workspace, user=user).status == Membership.Status.ACTIVE

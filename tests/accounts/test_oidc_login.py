@@ -10,6 +10,7 @@ import pytest
 import requests
 from allauth.account.models import EmailAddress
 
+from accounts.actors import Actor
 from accounts.models import Membership, Role, SsoIdentity, User
 from accounts.services import membership_invite
 from tests import factories
@@ -96,7 +97,7 @@ def test_unverified_email_is_never_linked_to_an_existing_account(sso, live_serve
 
 def test_unverified_new_user_may_sign_up_but_accepts_no_invitation(sso, live_server):
     workspace = factories.make_workspace()
-    membership_invite(workspace=workspace, actor=factories.owner_of(workspace), email="bob@example.org")
+    membership_invite(workspace=workspace, actor=Actor.for_user(factories.owner_of(workspace)), email="bob@example.org")
     http, _ = sso_login(live_server, "bob")
     assert me(live_server, http).status_code == 200
     assert not EmailAddress.objects.get(email="bob@example.org").verified
@@ -106,7 +107,10 @@ def test_unverified_new_user_may_sign_up_but_accepts_no_invitation(sso, live_ser
 def test_verified_sso_login_accepts_pending_invitation(sso, live_server):
     workspace = factories.make_workspace()
     membership_invite(
-        workspace=workspace, actor=factories.owner_of(workspace), email="alice@example.org", role=Role.ADMIN
+        workspace=workspace,
+        actor=Actor.for_user(factories.owner_of(workspace)),
+        email="alice@example.org",
+        role=Role.ADMIN,
     )
     http, _ = sso_login(live_server, "alice")
     names = {w["name"]: w["role"] for w in me(live_server, http).json()["workspaces"]}

@@ -22,6 +22,7 @@ TABLE = {
     Action.CREATE_CHATS: {OW, A, M},
     Action.READ_ALL_CHATS: {OW, A},
     Action.VIEW_AUDIT_LOG: {OW, A},
+    Action.REVOKE_API_KEYS: {OW, A},
 }
 
 

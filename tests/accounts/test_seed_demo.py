@@ -18,6 +18,48 @@ def test_seed_demo_is_idempotent_and_prints_credentials_and_key_once(capsys):
     assert "wsk_live_" not in second  # shown once
     workspace = Workspace.objects.get(slug="demo")
     assert workspace.plan == "pro"
-    assert User.objects.count() == 3
+    assert User.objects.count() == 4
     assert {m.role for m in Membership.objects.filter(workspace=workspace)} == {"owner", "member", "guest"}
     assert ApiKey.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("port", "url"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("8123", "http://127.0.0.1:8123"),
+        ("0.0.0.0:9000", "http://127.0.0.1:9000"),
+    ],
+)
+def test_seed_demo_prints_the_address_it_is_served_on(capsys, monkeypatch, port, url):
+    monkeypatch.setenv("PORT", port)
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert f"{url}/accounts/login/" in out
+    assert f"{url}/api/v1/me" in out
+    assert "127.0.0.1:8000" not in out or url.endswith(":8000")
+
+
+def test_seed_demo_names_the_plan_the_workspace_really_has(capsys):
+    call_command("seed_demo")
+    Workspace.objects.filter(slug="demo").update(plan="free")
+    capsys.readouterr()
+    call_command("seed_demo")
+    assert "(free plan)" in capsys.readouterr().out
+
+
+def test_seed_demo_support_login_reaches_the_admin(client, capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "support@demo.parley.test" in out
+    assert "/admin/" in out
+    assert client.login(email="support@demo.parley.test", password="parley-demo-password")
+    response = client.get("/admin/apikeys/apikey/")
+    assert response.status_code == 200
+    assert "Demo integration" in response.content.decode()
+    # support staff revoke keys but do not change plans
+    assert client.get("/admin/accounts/workspace/").status_code == 200
+    assert (
+        b'name="plan"'
+        not in client.get(f"/admin/accounts/workspace/{Workspace.objects.get(slug='demo').pk}/change/").content
+    )

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from accounts.actors import Actor
 from accounts.models import AuditEvent
 from apikeys.models import ApiKey
 from tests import factories
@@ -53,12 +54,12 @@ def test_search_by_creator_email(support_client, workspace, owner):
 
 @pytest.mark.parametrize(("params", "shown"), [({"kind": "publishable"}, "Pub"), ({"status": "revoked"}, "Gone")])
 def test_filters(support_client, workspace, owner, params, shown):
-    from apikeys.services import revoke_key
+    from apikeys.services import api_key_revoke
 
     factories.make_key(workspace, name="Pub", kind="publishable")
     gone, _ = factories.make_key(workspace, name="Gone")
     factories.make_key(workspace, name="Plain")
-    revoke_key(key=gone, actor=owner)
+    api_key_revoke(key=gone, actor=Actor.for_user(owner))
     page = support_client.get(CHANGELIST, params).content.decode()
     assert shown in page
     assert ">Plain<" not in page
@@ -94,9 +95,11 @@ def test_staff_without_revoke_permission_has_no_revoke_action(staff_viewer, work
 
 
 def test_search_by_workspace_owner_email(support_client, workspace, admin_user):
-    from apikeys.services import create_key
+    from apikeys.services import api_key_create
 
-    create_key(workspace=workspace, actor=admin_user, name="Made by an admin", scopes=["contacts:read"])
+    api_key_create(
+        workspace=workspace, actor=Actor.for_user(admin_user), name="Made by an admin", scopes=["contacts:read"]
+    )
     factories.make_key(factories.make_workspace(), name="Someone else's")
     owner_email = factories.owner_of(workspace).email
     page = support_client.get(CHANGELIST, {"q": owner_email}).content.decode()

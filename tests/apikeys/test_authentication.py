@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.actors import Actor
 from accounts.models import Plan
 from accounts.services import workspace_update
 from apikeys import keys
 from apikeys.cache import key_cache
 from apikeys.models import ApiKey
-from apikeys.services import revoke_key, roll_key
+from apikeys.services import api_key_revoke, api_key_roll
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.scoped_urls")]
@@ -110,7 +111,7 @@ def test_session_cookie_alone_counts_as_missing_key(client, owner):
 def test_revoked_key(api_client, secret_key, owner):
     key, plain = secret_key
     assert call(api_client, plain).status_code == 200  # warms the cache when there is one
-    revoke_key(key=key, actor=owner)
+    api_key_revoke(key=key, actor=Actor.for_user(owner))
     response = call(api_client, plain)
     assert response.status_code == 401
     assert response.json()["error"] == {
@@ -142,7 +143,7 @@ def test_expiry_in_cached_record_is_honoured_without_invalidation(api_client, wo
 
 def test_roll_with_grace_keeps_old_key_until_grace_ends(api_client, secret_key, owner):
     key, old_plain = secret_key
-    _, new_plain = roll_key(key=key, actor=owner, grace=timedelta(hours=1))
+    _, new_plain = api_key_roll(key=key, actor=Actor.for_user(owner), grace=timedelta(hours=1))
     assert call(api_client, old_plain).status_code == 200
     assert call(api_client, new_plain).status_code == 200
     # the grace period ends: the old key stops working, the new one goes on
@@ -157,7 +158,7 @@ def test_roll_with_grace_keeps_old_key_until_grace_ends(api_client, secret_key, 
 def test_roll_now_expires_old_key_immediately(api_client, secret_key, owner):
     key, old_plain = secret_key
     assert call(api_client, old_plain).status_code == 200
-    _, new_plain = roll_key(key=key, actor=owner, grace=timedelta(0))
+    _, new_plain = api_key_roll(key=key, actor=Actor.for_user(owner), grace=timedelta(0))
     assert error_code(call(api_client, old_plain)) == "api_key_expired"
     assert call(api_client, new_plain).status_code == 200
 
@@ -238,7 +239,7 @@ def test_origin_allowlist(api_client, workspace, allowed, headers, ok):
 
 def test_suspended_workspace(api_client, workspace, secret_key):
     assert call(api_client, secret_key[1]).status_code == 200
-    workspace_update(workspace=workspace, actor=None, status="suspended")
+    workspace_update(workspace=workspace, actor=Actor.system("Support"), status="suspended")
     response = call(api_client, secret_key[1])
     assert response.status_code == 403
     assert error_code(response) == "workspace_inactive"
@@ -268,7 +269,7 @@ def test_read_does_not_imply_write(api_client, workspace):
 def test_write_request_after_downgrade_to_free(api_client, workspace):
     _, plain = factories.make_key(workspace, scopes=["contacts:write"])
     assert call(api_client, plain, PROBE, method="post").status_code == 201
-    workspace_update(workspace=workspace, actor=None, plan=Plan.FREE)
+    workspace_update(workspace=workspace, actor=Actor.system("Support"), plan=Plan.FREE)
     response = call(api_client, plain, PROBE, method="post")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "plan_upgrade_required"
@@ -289,7 +290,7 @@ def test_view_without_declared_scopes_fails_closed_as_json_500(api_client, secre
 
 def test_order_revoked_beats_publishable_and_ip(api_client, workspace, owner):
     key, plain = factories.make_key(workspace, kind="publishable", allowed_ips=["10.0.0.1"])
-    revoke_key(key=key, actor=owner)
+    api_key_revoke(key=key, actor=Actor.for_user(owner))
     assert error_code(call(api_client, plain, REMOTE_ADDR="203.0.113.1")) == "api_key_revoked"
 
 
@@ -306,13 +307,13 @@ def test_order_ip_beats_origin(api_client, workspace):
 
 def test_order_origin_beats_workspace_inactive(api_client, workspace):
     _, plain = factories.make_key(workspace, allowed_origins=["https://a.example.com"])
-    workspace_update(workspace=workspace, actor=None, status="suspended")
+    workspace_update(workspace=workspace, actor=Actor.system("Support"), status="suspended")
     assert error_code(call(api_client, plain, HTTP_ORIGIN="https://b.example.com")) == "origin_not_allowed"
 
 
 def test_order_workspace_inactive_beats_rate_limit_and_scope(api_client, workspace):
     _, plain = factories.make_key(workspace, scopes=["tickets:read"], rate_limit="1/h")
-    workspace_update(workspace=workspace, actor=None, status="suspended")
+    workspace_update(workspace=workspace, actor=Actor.system("Support"), status="suspended")
     for _ in range(3):
         assert error_code(call(api_client, plain, PROBE)) == "workspace_inactive"
 

@@ -20,8 +20,9 @@ import requests
 from django.core.cache import caches
 from django.db import connection
 
+from accounts.actors import Actor
 from apikeys.cache import key_cache
-from apikeys.services import revoke_key
+from apikeys.services import api_key_revoke
 from tests import factories
 from tests.live import start_server, stop_server
 
@@ -53,7 +54,7 @@ def test_revocation_is_seen_by_every_process_on_the_next_request(two_servers):
     for url in two_servers:  # both processes now hold the key in the shared cache
         assert me(url, plain).status_code == 200
         assert me(url, plain).status_code == 200
-    revoke_key(key=key, actor=factories.owner_of(workspace))
+    api_key_revoke(key=key, actor=Actor.for_user(factories.owner_of(workspace)))
     for url in two_servers:
         response = me(url, plain)
         assert response.status_code == 401
@@ -81,7 +82,7 @@ def test_no_request_started_after_revoke_returns_is_accepted(two_servers):
         for url in two_servers * 2:
             pool.submit(hammer, url)
         time.sleep(0.7)
-        revoke_key(key=key, actor=factories.owner_of(workspace))
+        api_key_revoke(key=key, actor=Actor.for_user(factories.owner_of(workspace)))
         revoked_at.append(time.monotonic())
         time.sleep(0.7)
         stop.set()
@@ -184,7 +185,9 @@ def test_revocation_made_during_a_partition_reaches_every_process_when_redis_ans
         assert caches["default"].get("probe") is None  # connected through the relay
         relay.partition()
 
-        revoke_key(key=key, actor=factories.owner_of(workspace))  # succeeds: the database is the truth
+        api_key_revoke(
+            key=key, actor=Actor.for_user(factories.owner_of(workspace))
+        )  # succeeds: the database is the truth
         assert key_cache.has_pending()
         # The other processes still read Redis, which holds the old record; then Redis answers again:
         relay.heal()

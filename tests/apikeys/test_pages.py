@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership, Role
-from accounts.permissions import API_KEY_MANAGERS_TEXT
+from accounts.permissions import DENIED_TEXT, Action
 from apikeys.models import ApiKey
 from apikeys.scopes import READ_ONLY, READ_WRITE
 from tests import factories
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 LIST = reverse("apikeys:list")
 CREATE = reverse("apikeys:create")
-AUDIT_LOG = reverse("apikeys:audit-log")
+AUDIT_LOG = reverse("audit-log")
 PLAIN_KEY = re.compile(r"w[sp]k_live_[0-9A-Za-z]{38}")
 
 
@@ -93,7 +93,7 @@ def test_members_and_guests_get_the_403_page_naming_the_managers(request, worksp
     response = logged_in(user).get(url)
     assert response.status_code == 403
     html = response.content.decode()
-    assert API_KEY_MANAGERS_TEXT in html
+    assert DENIED_TEXT[Action.MANAGE_API_KEYS] in html
     assert owner.email in html
     assert admin_user.email in html
     assert user.email not in html.split("</header>", 1)[1]  # named in the top bar only
@@ -375,10 +375,18 @@ def test_expiry_choices(owner, expiry, days):
 
 
 def test_expiry_on_a_date_ends_with_that_day(owner):
+    """The key works through the chosen day (UTC), and every page shows that day, not the next."""
     day = date.today() + timedelta(days=45)
-    assert create(logged_in(owner), name="Dated", expiry="date", expires_on=day.isoformat()).status_code == 201
+    client = logged_in(owner)
+    shown = create(client, name="Dated", expiry="date", expires_on=day.isoformat())
+    assert shown.status_code == 201
     key = ApiKey.objects.get(name="Dated")
-    assert key.expires_at == datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    assert key.expires_at == datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=UTC)
+    label, next_label = (f"{d:%b} {d.day}, {d.year}" for d in (day, day + timedelta(days=1)))
+    for response in (shown, client.get(LIST), client.get(detail_url(key))):
+        html = response.content.decode()
+        assert label in html
+        assert next_label not in html
 
 
 # --- validation

@@ -7,6 +7,7 @@ import time
 import pytest
 
 import core.cache
+from accounts.actors import Actor
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +26,12 @@ def dead_redis(settings):
 
 
 def test_keys_still_authenticate_and_revocation_still_holds(api_client, dead_redis, workspace, owner):
-    from apikeys.services import revoke_key
+    from apikeys.services import api_key_revoke
 
     key, plain = factories.make_key(workspace)
     started = time.monotonic()
     assert api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {plain}").status_code == 200
-    revoke_key(key=key, actor=owner)
+    api_key_revoke(key=key, actor=Actor.for_user(owner))
     response = api_client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {plain}")
     assert response.json()["error"]["code"] == "api_key_revoked"
     assert time.monotonic() - started < 2

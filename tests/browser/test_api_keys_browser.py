@@ -15,9 +15,10 @@ import requests
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from accounts.actors import Actor
 from accounts.models import Plan, Role
 from apikeys.models import ApiKey
-from apikeys.services import revoke_key
+from apikeys.services import api_key_revoke
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,7 +46,7 @@ def seed_other_keys(workspace, owner) -> None:
         allowed_origins=["https://shop.example.com", "https://*.example.com"],
     )
     old, _ = factories.make_key(workspace, name="Old Zapier key", scopes=["events:read"])
-    revoke_key(key=old, actor=owner)
+    api_key_revoke(key=old, actor=Actor.for_user(owner))
 
 
 def api_me(live_server, key: str) -> requests.Response:
@@ -79,7 +80,7 @@ def test_create_use_and_revoke_a_key(live_server, page: Page, artifacts):
     expect(page.get_by_role("heading", name="API keys", exact=True)).to_be_visible()
     # Our stylesheet and script load (static files under the live server, CSP allows them).
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
-    expect(page.get_by_role("link", name="Billing sync")).to_be_visible()
+    expect(page.get_by_role("link", name="Billing sync", exact=True)).to_be_visible()
     page.screenshot(path=artifacts / "api-keys-list.png", full_page=True)
 
     # The create form: presets work client-side without a page load.
@@ -137,7 +138,7 @@ def test_create_use_and_revoke_a_key(live_server, page: Page, artifacts):
 
     # Revoke through the confirmation page.
     page.goto(f"{live_server.url}/settings/api-keys/")
-    page.get_by_role("link", name="Browser test key").click()
+    page.get_by_role("link", name="Browser test key", exact=True).click()
     expect(page.get_by_role("heading", name="Browser test key")).to_be_visible()
     page.get_by_role("link", name="Revoke key…").click()
     expect(page.get_by_role("heading", name="Revoke “Browser test key”?")).to_be_visible()

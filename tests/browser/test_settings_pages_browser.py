@@ -8,9 +8,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from accounts.actors import Actor
 from accounts.models import AuditEvent, Plan, Role
 from apikeys.models import ApiKey
-from apikeys.services import revoke_key
+from apikeys.services import api_key_revoke
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,7 +42,7 @@ def test_owner_pages(live_server, page: Page, artifacts):
     )
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now(), last_used_ip="198.51.100.24")
     revoked, _ = factories.make_key(workspace, name="Legacy import")
-    revoke_key(key=revoked, actor=owner, ip="203.0.113.9")
+    api_key_revoke(key=revoked, actor=Actor.for_user(owner, ip="203.0.113.9"))
     problems = watch(page)
     log_in(page, live_server, owner)
     page.screenshot(path=artifacts / "home.png", full_page=True)

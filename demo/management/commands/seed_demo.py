@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.core.management.base import BaseCommand
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from accounts.actors import Actor
 from accounts.models import Membership, Plan, Role, User, Workspace
+from accounts.permissions import SUPPORT_GROUP
 from accounts.services import workspace_create
 from apikeys.models import ApiKey
-from apikeys.services import create_key
+from apikeys.services import api_key_create
 
 DEMO_PASSWORD = "parley-demo-password"
 PEOPLE = [
@@ -19,21 +23,32 @@ PEOPLE = [
     ("member@demo.parley.test", Role.MEMBER),
     ("guest@demo.parley.test", Role.GUEST),
 ]
+SUPPORT_EMAIL = "support@demo.parley.test"
 DEMO_KEY_NAME = "Demo integration"
 
 
+def base_url(addr: str) -> str:
+    """``8001`` or ``0.0.0.0:8001`` (runserver's forms, as ``./dev serve`` takes ``PORT``) → a URL to open."""
+    host, _, port = addr.rpartition(":")
+    if host in {"", "0.0.0.0", "[::]"}:  # noqa: S104  # a bind-all address is opened as loopback
+        host = "127.0.0.1"
+    return f"http://{host}:{port or '8000'}"
+
+
 class Command(BaseCommand):
-    help = "Create (once) a demo owner, a pro workspace, a member, a guest and a demo API key."
+    help = "Create (once) a demo owner, a pro workspace, a member, a guest, a support-staff login and a demo API key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--addr",
+            default=os.environ.get("PORT", "127.0.0.1:8000"),
+            help="the address the server listens on, for the URLs printed (default: $PORT or 127.0.0.1:8000)",
+        )
 
     @transaction.atomic
-    def handle(self, *args: Any, **options: Any) -> None:
-        users = {}
-        for email, _role in PEOPLE:
-            user = User.objects.filter(email=email).first()
-            if user is None:
-                user = User.objects.create_user(email=email, password=DEMO_PASSWORD, name=email.split("@")[0].title())
-            EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
-            users[email] = user
+    def handle(self, *args: Any, addr: str, **options: Any) -> None:
+        url = base_url(addr)
+        users = {email: self._user(email) for email, _role in PEOPLE}
         owner = users[PEOPLE[0][0]]
         workspace = Workspace.objects.filter(slug="demo").first()
         if workspace is None:
@@ -44,20 +59,34 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(
                 workspace=workspace, user=users[email], defaults={"role": role, "status": Membership.Status.ACTIVE}
             )
+        support = self._user(SUPPORT_EMAIL)
+        if not support.is_staff:
+            support.is_staff = True
+            support.save(update_fields=["is_staff"])
+        support.groups.add(Group.objects.get(name=SUPPORT_GROUP))
 
-        self.stdout.write(self.style.SUCCESS("Demo workspace 'Demo Co' (pro plan) is ready."))
-        self.stdout.write(f"  Log in at /accounts/login/ with password {DEMO_PASSWORD!r} as:")
+        self.stdout.write(self.style.SUCCESS(f"Demo workspace '{workspace.name}' ({workspace.plan} plan) is ready."))
+        self.stdout.write(f"  Log in at {url}/accounts/login/ with password {DEMO_PASSWORD!r} as:")
         for email, role in PEOPLE:
             self.stdout.write(f"    {email:<28} {role}")
+        self.stdout.write(f"  Support staff: {url}/admin/ as {SUPPORT_EMAIL} (same password; the Support group)")
         if ApiKey.objects.filter(workspace=workspace, name=DEMO_KEY_NAME).exists():
             self.stdout.write("  The demo API key exists already (shown only when it was created).")
             return
-        _key, plain = create_key(
+        _key, plain = api_key_create(
             workspace=workspace,
-            actor=owner,
+            actor=Actor.for_user(owner),
             name=DEMO_KEY_NAME,
             scopes=["contacts:read", "contacts:write", "tickets:read", "assistants:read", "events:read"],
         )
         self.stdout.write("  Demo secret API key (shown once, store it now):")
         self.stdout.write(f"    {plain}")
-        self.stdout.write("  Try: curl -H 'Authorization: Bearer <key>' http://127.0.0.1:8000/api/v1/me")
+        self.stdout.write(f"  Try: curl -H 'Authorization: Bearer <key>' {url}/api/v1/me")
+
+    @staticmethod
+    def _user(email: str) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, name=email.split("@")[0].title())
+        EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+        return user

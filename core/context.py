@@ -1,0 +1,61 @@
+"""``request.state``: what one request learns on its way through Parley.
+
+One documented object instead of loose attributes: the request-id middleware
+creates it, authentication and the permission chain fill it in, the error
+envelope and the JSON log line read it. Core knows nothing of the apps, so the
+credential fields are plain values (ids, hints, numbers), never app objects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class RateLimitUsage:
+    """Where a credential stands against its rate limit (the ``X-RateLimit-*`` figures)."""
+
+    limit: int
+    remaining: int  # negative once the limit is spent
+    reset: int  # seconds until the window resets
+
+    @property
+    def exceeded(self) -> bool:
+        return self.remaining < 0
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.remaining)),
+            "X-RateLimit-Reset": str(max(0, self.reset)),
+        }
+
+
+@dataclass
+class RequestState:
+    """Per-request facts. Fields are filled as the request gets that far."""
+
+    request_id: str
+    # The workspace the credential acts for, and its display hint (never the secret).
+    workspace_id: int | None = None
+    credential_hint: str = ""
+    # (count, seconds left) when the key lookup already counted this request in Redis.
+    counted: tuple[int, int] | None = None
+    # Set once the rate-limit step ran; its headers go on the response.
+    rate_limit: RateLimitUsage | None = None
+    # The SPEC §3 code of the error answered, for the log line.
+    error_code: str = ""
+
+
+def request_state(request: Any) -> RequestState:
+    """The request's state (a DRF ``Request`` reads through to its Django request).
+
+    Made on first use for requests that did not pass the middleware (tests' factories).
+    """
+    state = getattr(request, "state", None)
+    if state is None:
+        target = getattr(request, "_request", request)
+        state = target.state = RequestState(request_id=uuid.uuid4().hex)
+    return state
