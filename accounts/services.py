@@ -10,7 +10,7 @@ from django.utils.text import slugify
 
 from accounts.models import AuditEvent, Membership, Plan, Role, User, Workspace
 from accounts.permissions import may_change_role, role_of
-from accounts.signals import workspace_access_changed
+from accounts.signals import workspace_access_changed, workspace_plan_change_warnings
 
 
 class MembershipError(Exception):
@@ -176,6 +176,14 @@ def _ensure_another_owner(membership: Membership) -> None:
     ).exclude(pk=membership.pk)
     if not others.exists():
         raise MembershipError("A workspace always keeps at least one owner.")
+
+
+def plan_change_warnings(*, workspace: Workspace, new_plan: str) -> list[str]:
+    """What a move to ``new_plan`` would break, as told by the apps above (keys losing scopes)."""
+    if new_plan == workspace.plan:
+        return []
+    responses = workspace_plan_change_warnings.send(sender=Workspace, workspace=workspace, new_plan=new_plan)
+    return [warning for _, warnings in responses for warning in warnings or []]
 
 
 @transaction.atomic

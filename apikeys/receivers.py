@@ -1,10 +1,12 @@
-"""apikeys hears of workspace changes through the signal accounts exposes."""
+"""apikeys hears of workspace changes through the signals accounts exposes."""
 
 from typing import Any
 
 from django.dispatch import receiver
 
-from accounts.signals import workspace_access_changed
+from accounts.signals import workspace_access_changed, workspace_plan_change_warnings
+from apikeys.models import ApiKey
+from apikeys.scopes import is_write, plan_allows
 from apikeys.services import invalidate_workspace_keys
 
 
@@ -12,3 +14,15 @@ from apikeys.services import invalidate_workspace_keys
 def on_workspace_access_changed(sender: Any, workspace: Any, phase: str = "committed", **kwargs: Any) -> None:
     if phase == "in_transaction":
         invalidate_workspace_keys(workspace)
+
+
+@receiver(workspace_plan_change_warnings, dispatch_uid="apikeys.workspace_plan_change_warnings")
+def keys_losing_scopes(sender: Any, workspace: Any, new_plan: str, **kwargs: Any) -> list[str]:
+    """Active secret keys whose write scopes the new plan refuses: their calls would answer 403."""
+    usable = ApiKey.objects.usable().filter(workspace=workspace, kind=ApiKey.Kind.SECRET)
+    return [
+        f"{key.name} ({key.hint}) loses {', '.join(s for s in key.scopes if is_write(s))}: "
+        "calls that need them will answer 403 plan_upgrade_required."
+        for key in usable.order_by("name", "pk")
+        if not plan_allows(new_plan, key.scopes)
+    ]
