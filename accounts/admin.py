@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
 from accounts.actors import Actor
 from accounts.models import AuditEvent, Membership, SsoIdentity, User, Workspace
+from accounts.selectors import plan_change_warnings
 from accounts.services import workspace_update
 
 
@@ -38,13 +40,41 @@ class MembershipInline(admin.TabularInline):
     raw_id_fields = ["user"]
 
 
+class WorkspaceAdminForm(forms.ModelForm):
+    """A plan change that breaks something (keys losing write scopes) saves only once acknowledged.
+
+    The box and the warnings are drawn by admin/accounts/workspace/change_form.html, only when there are any.
+    """
+
+    confirm_plan_change = forms.BooleanField(required=False, label="I understand: these keys lose their write scopes")
+    plan_warnings: tuple[str, ...] = ()
+
+    class Meta:
+        model = Workspace
+        fields = ["name", "slug", "plan", "status"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        plan = cleaned.get("plan")
+        if self.instance.pk is not None and plan:  # the instance still holds the stored plan here
+            self.plan_warnings = tuple(plan_change_warnings(workspace=self.instance, new_plan=plan))
+        if self.plan_warnings and not cleaned.get("confirm_plan_change"):
+            self.add_error("confirm_plan_change", "Tick the box to change the plan anyway.")
+        return cleaned
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "plan", "status", "created_at"]
+    form = WorkspaceAdminForm
+    list_display = ["name", "plan", "status", "created_at"]
     list_filter = ["plan", "status"]
     search_fields = ["name", "slug", "memberships__user__email"]
     inlines = [MembershipInline]
     readonly_fields = ["created_at"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # The acknowledgement box is not a fieldset row: the template draws it when needed.
+        return [f for f in super().get_fields(request, obj) if f != "confirm_plan_change"]
 
     def save_model(self, request: HttpRequest, obj: Workspace, form: Any, change: bool) -> None:
         if not change:

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import AuditEvent, Membership, Role, User, Workspace
+from accounts.signals import workspace_plan_change_warnings
 
 SESSION_WORKSPACE_KEY = "parley_workspace_id"
 
@@ -50,3 +51,11 @@ def workspace_managers(workspace: Workspace) -> list[Membership]:
 def workspace_audit_events(workspace: Workspace) -> QuerySet[AuditEvent]:
     """The workspace's audit log, newest first."""
     return AuditEvent.objects.filter(workspace=workspace).select_related("actor_user").order_by("-created_at", "-id")
+
+
+def plan_change_warnings(*, workspace: Workspace, new_plan: str) -> list[str]:
+    """What a move to ``new_plan`` would break, as told by the apps above (keys losing scopes)."""
+    if new_plan == workspace.plan:
+        return []
+    responses = workspace_plan_change_warnings.send(sender=Workspace, workspace=workspace, new_plan=new_plan)
+    return [warning for _, warnings in responses for warning in warnings or []]

@@ -14,6 +14,11 @@ from django.dispatch import Signal, receiver
 # carry the plan and status.
 workspace_access_changed = Signal()
 
+# Sent before a plan change is saved, with ``workspace=`` and ``new_plan=``. Each
+# receiver returns a list of warnings (strings) the person changing the plan must
+# acknowledge: apikeys names the keys that would lose scopes.
+workspace_plan_change_warnings = Signal()
+
 
 def email_is_verified(user: Any) -> bool:
     if getattr(user, "_sso_email_verified", False):

@@ -1,10 +1,13 @@
-"""apikeys hears of workspace changes through the signal accounts exposes."""
+"""apikeys hears of workspace changes through the signals accounts exposes."""
 
 from typing import Any
 
 from django.dispatch import receiver
 
-from accounts.signals import workspace_access_changed
+from accounts.permissions import plan_allows_scopes
+from accounts.signals import workspace_access_changed, workspace_plan_change_warnings
+from apikeys.models import ApiKey
+from apikeys.scopes import is_write
 from apikeys.services import api_key_invalidate_workspace
 
 
@@ -12,3 +15,15 @@ from apikeys.services import api_key_invalidate_workspace
 def on_workspace_access_changed(sender: Any, workspace: Any, phase: str = "committed", **kwargs: Any) -> None:
     if phase == "in_transaction":
         api_key_invalidate_workspace(workspace=workspace)
+
+
+@receiver(workspace_plan_change_warnings, dispatch_uid="apikeys.workspace_plan_change_warnings")
+def keys_losing_scopes(sender: Any, workspace: Any, new_plan: str, **kwargs: Any) -> list[str]:
+    """Active secret keys whose write scopes the new plan refuses: their calls would answer 403."""
+    usable = ApiKey.objects.usable().filter(workspace=workspace, kind=ApiKey.Kind.SECRET)
+    return [
+        f"{key.name} ({key.hint}) loses {', '.join(s for s in key.scopes if is_write(s))}: "
+        "calls that need them will answer 403 plan_upgrade_required."
+        for key in usable.order_by("name", "pk")
+        if not plan_allows_scopes(new_plan, key.scopes)
+    ]
