@@ -26,8 +26,8 @@ from apikeys.models import ApiKey
 from apikeys.records import KeyRecord, parse_rate
 from apikeys.scopes import unknown_scopes
 from apikeys.selectors import api_key_live_successor
-from apikeys.signals import api_key_revoked
 from core.errors import Conflict, Forbidden, InvalidInput, PlanUpgradeRequired
+from core.events import emit
 from core.origins import MAX_ORIGINS, normalize_origin
 
 ROLL_GRACE_CHOICES = {
@@ -246,7 +246,8 @@ def api_key_revoke(*, key: ApiKey, actor: Actor, via: str = "app", reason: str =
     key.revoked_by = actor.user
     key.save(update_fields=["revoked_at", "revoked_by"])
     _invalidate(key)
-    api_key_revoked.send(sender=ApiKey, api_key=key)
+    # On commit, for whoever must let go of the key (webhooks remove the subscriptions it created).
+    emit("api_key.revoked", workspace_id=key.workspace_id, data={"id": key.pk, "hint": key.hint}, actor=actor.label)
     _audit("api_key.revoked", key, actor, via=via, **({"reason": reason} if reason else {}))
     return key
 

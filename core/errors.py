@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions
@@ -168,8 +167,6 @@ def _as_service_error(exc: Exception) -> ServiceError | None:
         return InvalidInput(_validation_fields(exc.detail))
     if isinstance(exc, exceptions.ParseError):
         return ServiceError("Malformed JSON in the request body.", hint="Send a valid JSON object.")
-    if isinstance(exc, RequestDataTooBig):
-        return PayloadTooLarge()
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         error = ServiceError("Authentication required", hint="Sign in first; this API uses the session cookie.")
         error.status_code, error.code = 401, "not_authenticated"

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 
 from core.context import RequestState
@@ -121,8 +120,6 @@ class ApiJsonErrorsMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, RequestDataTooBig):
-            return too_large(request)
         if not is_api(request):
             return None
         if isinstance(exception, Http404):
