@@ -54,7 +54,7 @@ class WorkspaceAdminForm(forms.ModelForm):
         fields = ["name", "slug", "plan", "status"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         plan = cleaned.get("plan")
         if self.instance.pk is not None and plan:  # the instance still holds the stored plan here
             self.plan_warnings = tuple(plan_change_warnings(workspace=self.instance, new_plan=plan))

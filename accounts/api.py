@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from rest_framework import serializers
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.actors import Actor
-from accounts.models import Membership, Role, Workspace
+from accounts.models import Membership, Role, User, Workspace
 from accounts.permissions import DENIED_TEXT, Action, role_allows
 from accounts.selectors import SESSION_WORKSPACE_KEY, current_membership, user_memberships
 from accounts.services import membership_invite
@@ -22,14 +23,22 @@ class MeApi(APIView):
     schema = None  # the in-app API is not part of the public OpenAPI schema
 
     def get(self, request: Request) -> Response:
+        user = signed_in(request)
         current = current_membership(request)
         return Response(
             {
-                "user": {"id": request.user.pk, "email": request.user.email, "name": request.user.name},
+                "user": {"id": user.pk, "email": user.email, "name": user.name},
                 "current_workspace": _workspace_data(current) if current else None,
-                "workspaces": [_workspace_data(m) for m in user_memberships(request.user)],
+                "workspaces": [_workspace_data(m) for m in user_memberships(user)],
             }
         )
+
+
+def signed_in(request: Request) -> User:
+    """The session's user; DRF's ``IsAuthenticated`` (the default permission) let only them in."""
+    if not isinstance(request.user, User):
+        raise NotAuthenticated
+    return request.user
 
 
 def _workspace_data(membership: Membership) -> dict[str, object]:
@@ -50,7 +59,7 @@ class WorkspaceSwitchApi(APIView):
     schema = None
 
     def post(self, request: Request, workspace_id: int) -> Response:
-        membership = get_object_or_404(user_memberships(request.user), workspace_id=workspace_id)
+        membership = get_object_or_404(user_memberships(signed_in(request)), workspace_id=workspace_id)
         request.session[SESSION_WORKSPACE_KEY] = membership.workspace_id
         return Response({"current_workspace": _workspace_data(membership)})
 

@@ -17,5 +17,5 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "current_membership": membership,
         "current_workspace": membership.workspace if membership else None,
         "sso_enabled": sso_enabled(),
-        "user_memberships": lambda: list(user_memberships(request.user)),  # type: ignore[arg-type]  # authenticated
+        "user_memberships": lambda: list(user_memberships(request.user)),
     }

@@ -62,7 +62,7 @@ class WorkspacePageMixin(LoginRequiredMixin):
             return forbidden(request, membership, DENIED_TEXT[self.action])
         self.membership, self.workspace = membership, membership.workspace
         try:
-            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]  # a View follows in the MRO
+            return super().dispatch(request, *args, **kwargs)
         except ServiceError as exc:
             return self.service_error_response(exc)
 

@@ -75,7 +75,7 @@ def active_membership(user: object, workspace: Workspace) -> Membership | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return (
-        Membership.objects.filter(workspace=workspace, user=user, status=Membership.Status.ACTIVE)
+        Membership.objects.filter(workspace=workspace, user=user, status=Membership.Status.ACTIVE)  # type: ignore[misc]  # an authenticated user
         .select_related("workspace")
         .first()
     )

@@ -27,7 +27,7 @@ def current_membership(request: HttpRequest) -> Membership | None:
     cached = getattr(request, "_parley_membership", False)
     if cached is not False:
         return cached  # type: ignore[return-value]  # memoised below
-    memberships = user_memberships(user)  # type: ignore[arg-type]  # authenticated above
+    memberships = user_memberships(user)
     wanted = request.session.get(SESSION_WORKSPACE_KEY)
     membership = memberships.filter(workspace_id=wanted).first() if wanted else None
     membership = membership or memberships.first()

@@ -103,7 +103,7 @@ class KeyWithinRateLimit(BasePermission):
 
 def required_scope(request: Request, view: Any) -> str | None:
     scopes = getattr(view, "required_scopes", None)
-    method = "GET" if request.method == "HEAD" else request.method
+    method = "GET" if request.method == "HEAD" else (request.method or "GET")
     if scopes is None or (method not in scopes and method != "OPTIONS" and hasattr(view, method.lower())):
         raise ImproperlyConfigured(f"{type(view).__name__} must declare required_scopes for {method}.")
     return scopes.get(method)

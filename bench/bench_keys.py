@@ -185,7 +185,7 @@ def main() -> None:
 
         from apikeys.selectors import api_key_lookup
 
-        client = cache.raw_client()
+        client = cache.raw_client()  # type: ignore[attr-defined]  # FailoverRedisCache (REDIS_URL is set)
         digest = keys.digest(hot)
         print(
             f"in-process: Redis PING round trip {median_us(client.ping):.0f} us; "

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import unquote_plus
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
 from core.logging import SECRET_PATTERN
 
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 FIND_KEY_URL_NAME = "admin:apikeys_apikey_find"
 KEY_IN_URL_MESSAGE = "Paste keys into this form, never into a search box or URL."
 
@@ -39,17 +40,17 @@ class ParleyAdminSite(admin.AdminSite):
     Checked ahead of the login redirect too, whose ``?next=`` would carry the key along.
     """
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
-        return self._refuse_secrets_in_url(super().admin_view(view, cacheable))
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        return cast(_View, self._refuse_secrets_in_url(super().admin_view(view, cacheable)))
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         if url_mentions_secret(request):
             return self._to_find_form(request)
         return super().login(request, extra_context)
 
-    def _refuse_secrets_in_url(self, view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def _refuse_secrets_in_url(self, view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if url_mentions_secret(request):
                 return self._to_find_form(request)
             return view(request, *args, **kwargs)

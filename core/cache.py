@@ -14,8 +14,8 @@ from typing import Any
 
 import redis.exceptions
 from django.core.cache.backends.locmem import LocMemCache
-from django_redis.cache import RedisCache
-from django_redis.exceptions import ConnectionInterrupted
+from django_redis.cache import RedisCache  # type: ignore[import-untyped]  # django-redis ships no types
+from django_redis.exceptions import ConnectionInterrupted  # type: ignore[import-untyped]  # likewise
 
 logger = logging.getLogger("parley.cache")
 # Per process, not per cache instance: each thread builds its own instance.

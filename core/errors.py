@@ -178,7 +178,7 @@ def _as_service_error(exc: Exception) -> ServiceError | None:
     if isinstance(exc, (exceptions.NotFound, Http404)):
         return NotFound()
     if isinstance(exc, exceptions.Throttled):
-        return RateLimited(retry_after=int(exc.wait or 1))
+        return RateLimited(retry_after=int(getattr(exc, "wait", None) or 1))
     if isinstance(exc, exceptions.APIException) and exc.status_code in _PLAIN_CODES:
         error = ServiceError(str(exc.detail))
         error.status_code, error.code = exc.status_code, _PLAIN_CODES[exc.status_code]

@@ -53,7 +53,7 @@ class ApiCursorPagination(CursorPagination):
 
     def encode_cursor(self, cursor: Cursor) -> str:
         token = _signer().sign_object([cursor.offset, int(cursor.reverse), cursor.position])
-        return replace_query_param(self.base_url, self.cursor_query_param, token)
+        return replace_query_param(self.base_url or "", self.cursor_query_param, token)
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         token = request.query_params.get(self.cursor_query_param)

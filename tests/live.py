@@ -56,7 +56,7 @@ def start_server(*, workers: int = 1, env: dict[str, str] | None = None) -> tupl
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]  # stderr=PIPE above
         try:
             if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return proc, url
