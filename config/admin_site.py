@@ -34,6 +34,24 @@ def url_mentions_secret(request: HttpRequest) -> bool:
     return bool(SECRET_PATTERN.search(text))
 
 
+def without_secrets(response: HttpResponseBase) -> HttpResponseBase:
+    """An admin page never shows a credential, whatever was typed into which field.
+
+    Keys are never stored on purpose, but a person can paste one anywhere (a name, a
+    reason): the rendered HTML is redacted, so no page echoes it back.
+    """
+    render = getattr(response, "render", None)
+    if render is not None and not getattr(response, "is_rendered", True):
+        render()
+    if not response.get("Content-Type", "").startswith("text/html") or getattr(response, "streaming", False):
+        return response
+    html = response.content.decode(response.charset)  # type: ignore[attr-defined]  # an HttpResponse: not streaming
+    redacted = SECRET_PATTERN.sub(lambda m: f"{m.group(1)}_[REDACTED]", html)
+    if redacted != html:
+        response.content = redacted.encode(response.charset)  # type: ignore[attr-defined]  # see above
+    return response
+
+
 class ParleyAdminSite(admin.AdminSite):
     """Sends a request whose URL holds a key to the find-a-key form, before any page can echo it.
 
@@ -53,7 +71,7 @@ class ParleyAdminSite(admin.AdminSite):
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if url_mentions_secret(request):
                 return self._to_find_form(request)
-            return view(request, *args, **kwargs)
+            return without_secrets(view(request, *args, **kwargs))
 
         return guarded
 

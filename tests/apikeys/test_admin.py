@@ -298,3 +298,19 @@ def test_search_by_workspace_owner_email(support_client, workspace, admin_user):
     page = support_client.get(CHANGELIST, {"q": owner_email}).content.decode()
     assert "Made by an admin" in page
     assert "Someone else" not in page
+
+
+def test_no_admin_page_shows_a_key_typed_into_a_form_field(superuser_client, workspace, secret_key):
+    """A key pasted where it does not belong (here a workspace name) is stored as typed, but never shown."""
+    _, plain = secret_key
+    url = f"/admin/accounts/workspace/{workspace.pk}/change/"
+    form = superuser_client.get(url).context["adminform"].form
+    data = {**{name: form[name].value() or "" for name in ("slug", "plan", "status")}, "name": f"Acme {plain}"}
+    data.update({"memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"})
+    superuser_client.post(url, data)
+    workspace.refresh_from_db()
+    assert plain in workspace.name  # stored as typed: the admin is no place to police names
+    for page in (url, "/admin/accounts/workspace/", "/admin/accounts/auditevent/"):
+        html = superuser_client.get(page).content.decode()
+        assert plain not in html, page
+    assert "wsk_[REDACTED]" in superuser_client.get(url).content.decode()
