@@ -1,6 +1,7 @@
-"""Settings → API Keys and the audit log (SPEC §6): server-rendered, owners and admins only.
+"""Settings → API Keys (SPEC §6): server-rendered, owners and admins only.
 
-Views parse input, call one function of ``apikeys.services`` and render. A new key
+Views parse input, call one function of ``apikeys.services`` and render; a
+``ServiceError`` it raises is shown by ``accounts.pages.WorkspacePageMixin``. A new key
 is rendered straight into the answer to the POST that made it (``no-store``), never
 put in the session, a message or a URL, so nothing can show it a second time. A
 one-time form token makes a resubmitted form (reload, back button) land on the
