@@ -11,6 +11,7 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/", include("accounts.urls_api")),
+    path("api/", include("assistants.urls_api")),
     path("api/v1/", include("apikeys.urls_api")),
     path("settings/", include("apikeys.urls")),
     path("", include("accounts.urls")),

@@ -10,6 +10,8 @@ from accounts.models import Membership, Plan, Role, User, Workspace
 from accounts.services import workspace_create
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create
+from assistants.models import Assistant
+from assistants.services import assistant_create
 
 PASSWORD = "correct-horse-battery-staple"
 _seq = itertools.count(1)
@@ -40,3 +42,23 @@ def make_key(workspace: Workspace, *, scopes: list[str] | None = None, **extra: 
     if extra.get("kind", ApiKey.Kind.SECRET) == ApiKey.Kind.SECRET and scopes is None:
         scopes = ["contacts:read"]
     return api_key_create(workspace=workspace, actor=Actor.for_user(owner_of(workspace)), scopes=scopes or [], **extra)
+
+
+def make_assistant(
+    workspace: Workspace,
+    *,
+    visibility: str = "workspace",
+    created_by: User | None = None,
+    faq: tuple[tuple[str, str], ...] = (),
+    **fields: Any,
+) -> Assistant:
+    """An assistant made through the service by ``created_by`` (an owner or admin; default the owner)."""
+    creator = created_by or owner_of(workspace)
+    fields.setdefault("name", f"Assistant {next(_seq)}")
+    return assistant_create(
+        workspace=workspace,
+        actor=Actor.for_user(creator),
+        visibility=visibility,
+        faq=[{"question": q, "answer": a} for q, a in faq],
+        **fields,
+    )

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "apikeys",
+    "assistants",
     "widget",
     "sms",
     "demo",
@@ -243,6 +244,14 @@ API_AUTH_FAILURE_RATE = os.environ.get("API_AUTH_FAILURE_RATE", "30/m")
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Seconds a key record may live in the shared cache; revocation invalidates sooner.
 API_KEY_CACHE_TTL = int(os.environ.get("API_KEY_CACHE_TTL", "60"))
+
+# --- Secrets kept encrypted at rest (core/crypto.py): Fernet keys, newest first.
+# Unset: one key derived from SECRET_KEY. Make one with
+# python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
+
+# --- Assistants: who answers a visitor's message (assistants/responders.py).
+ASSISTANT_RESPONDER = os.environ.get("ASSISTANT_RESPONDER", "assistants.responders.FaqResponder")
 
 # --- Background tasks (webhook deliveries). The embedded default runs them inline.
 TASKS = {

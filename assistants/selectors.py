@@ -1,0 +1,37 @@
+"""Reads on assistants and chats: by public id, for one requester, 404 for what they may not see."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import User, Workspace
+from assistants import permissions
+from assistants.models import Assistant, Conversation, Message
+from core.errors import NotFound
+
+
+def assistant_list(*, user: User, workspace: Workspace) -> QuerySet[Assistant]:
+    return permissions.visible_assistants(user, workspace).select_related("created_by").prefetch_related("faq_entries")
+
+
+def assistant_get(*, user: User, public_id: str) -> Assistant:
+    """The assistant, in whichever of the user's workspaces it is; ``NotFound`` if they may not see it."""
+    assistant = Assistant.objects.select_related("workspace", "created_by").filter(public_id=public_id).first()
+    if assistant is None or not permissions.may_see(user, assistant):
+        raise NotFound("No such assistant.", hint="Use an id from GET /api/assistants.")
+    return assistant
+
+
+def chat_list(*, user: User, workspace: Workspace) -> QuerySet[Conversation]:
+    return permissions.visible_chats(user, workspace).select_related("assistant", "user")
+
+
+def chat_get(*, user: User, public_id: str) -> Conversation:
+    chat = Conversation.objects.select_related("assistant", "workspace", "user").filter(public_id=public_id).first()
+    if chat is None or not permissions.may_read_chat(user, chat):
+        raise NotFound("No such chat.", hint="Use an id from GET /api/chats.")
+    return chat
+
+
+def chat_messages(conversation: Conversation) -> QuerySet[Message]:
+    return conversation.messages.all()

@@ -1,0 +1,179 @@
+"""Writes on assistants, their grants and secrets, and on chats; each one audited.
+
+Rules come from ``assistants/permissions.py``; a refusal is a ``ServiceError``. The
+identity secret and the Twilio auth token are encrypted before they are stored,
+returned in plain exactly once (the identity secret, when made) and never logged.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+
+from accounts.actors import Actor
+from accounts.models import Membership, User, Workspace
+from accounts.services import audit_event_create
+from assistants import permissions
+from assistants.models import Assistant, AssistantGrant, Conversation, FaqEntry, Message
+from assistants.responders import get_responder
+from core.crypto import encrypt
+from core.errors import Forbidden, InvalidInput, NotFound
+
+MANAGERS_ONLY = "Only workspace owners and admins can change assistants."
+IDENTITY_SECRET_BYTES = 32
+# Fields the audit log names when they change (values of secrets are never recorded).
+_SECRET_FIELDS = {"twilio_auth_token"}
+
+
+def _user(actor: Actor) -> User:
+    if actor.user is None:
+        raise Forbidden("Only people signed in to the workspace can do this.")
+    return actor.user
+
+
+def _audit(action: str, assistant: Assistant, actor: Actor, **details: Any) -> None:
+    audit_event_create(action=action, workspace=assistant.workspace, actor=actor, target=assistant, details=details)
+
+
+def _apply(assistant: Assistant, fields: dict[str, Any]) -> list[str]:
+    """Set the given fields; returns the names of those that changed."""
+    changed = []
+    faq = fields.pop("faq", None)
+    if "twilio_auth_token" in fields:
+        assistant.twilio_auth_token_encrypted = encrypt(fields.pop("twilio_auth_token") or "")
+        changed.append("twilio_auth_token")
+    for name, value in fields.items():
+        if getattr(assistant, name) != value:
+            setattr(assistant, name, value)
+            changed.append(name)
+    if (
+        assistant.identity_verification != Assistant.IdentityVerification.OFF
+        and not assistant.identity_secret_encrypted
+        and "identity_verification" in changed
+    ):
+        raise InvalidInput(
+            {"identity_verification": ["Make the identity secret first: POST /api/assistants/{id}/identity-secret."]}
+        )
+    assistant.save()
+    if faq is not None:
+        assistant.faq_entries.all().delete()
+        FaqEntry.objects.bulk_create(
+            FaqEntry(assistant=assistant, question=e["question"], answer=e["answer"], position=i)
+            for i, e in enumerate(faq)
+        )
+        changed.append("faq")
+    return changed
+
+
+@transaction.atomic
+def assistant_create(*, workspace: Workspace, actor: Actor, **fields: Any) -> Assistant:
+    """A new assistant (admins and owners); ``fields`` as the in-app API validated them."""
+    user = _user(actor)
+    if not permissions.may_create_assistants(user, workspace):
+        raise Forbidden(MANAGERS_ONLY)
+    assistant = Assistant(workspace=workspace, created_by=user)
+    _apply(assistant, dict(fields))
+    _audit("assistant.created", assistant, actor, visibility=assistant.visibility)
+    return assistant
+
+
+@transaction.atomic
+def assistant_update(*, assistant: Assistant, actor: Actor, **fields: Any) -> Assistant:
+    if not permissions.may_manage(_user(actor), assistant):
+        raise Forbidden(MANAGERS_ONLY)
+    changed = _apply(assistant, dict(fields))
+    if changed:
+        _audit("assistant.updated", assistant, actor, changed=sorted(changed))
+    return assistant
+
+
+@transaction.atomic
+def assistant_delete(*, assistant: Assistant, actor: Actor) -> None:
+    if not permissions.may_manage(_user(actor), assistant):
+        raise Forbidden(MANAGERS_ONLY)
+    _audit("assistant.deleted", assistant, actor, name=assistant.name, id=assistant.public_id)
+    assistant.delete()
+
+
+@transaction.atomic
+def assistant_identity_secret_rotate(*, assistant: Assistant, actor: Actor) -> str:
+    """Make a new identity secret; returns it in plain, the only time it is ever shown."""
+    if not permissions.may_manage(_user(actor), assistant):
+        raise Forbidden("Only workspace owners and admins can make an identity secret.")
+    secret = secrets.token_urlsafe(IDENTITY_SECRET_BYTES)
+    assistant.identity_secret_encrypted = encrypt(secret)
+    assistant.save(update_fields=["identity_secret_encrypted", "updated_at"])
+    _audit("assistant.identity_secret_rotated", assistant, actor)
+    return secret
+
+
+def _require_grant_manager(actor: Actor, assistant: Assistant) -> None:
+    if not permissions.may_manage_grants(_user(actor), assistant):
+        raise Forbidden("Only workspace owners and admins, or the creator of a private assistant, manage access.")
+
+
+@transaction.atomic
+def assistant_grant_add(*, assistant: Assistant, actor: Actor, user_id: int) -> AssistantGrant:
+    """Give an active member of the workspace access to a private assistant (idempotent)."""
+    _require_grant_manager(actor, assistant)
+    if assistant.visibility != Assistant.Visibility.PRIVATE:
+        raise InvalidInput(
+            {"user_id": ["Grants apply to private assistants only: everyone it is visible to can already use it."]}
+        )
+    member = Membership.objects.filter(
+        workspace=assistant.workspace, user_id=user_id, status=Membership.Status.ACTIVE
+    ).first()
+    if member is None or member.user is None:
+        raise InvalidInput({"user_id": ["Not an active member of this workspace: invite them first."]})
+    grant, created = AssistantGrant.objects.get_or_create(
+        assistant=assistant, user=member.user, defaults={"granted_by": actor.user}
+    )
+    if created:
+        _audit("assistant.grant_added", assistant, actor, user=member.user.email)
+    return grant
+
+
+@transaction.atomic
+def assistant_grant_remove(*, assistant: Assistant, actor: Actor, user_id: int) -> None:
+    """Take access away (idempotent: removing a grant that is not there changes nothing)."""
+    _require_grant_manager(actor, assistant)
+    grant = AssistantGrant.objects.select_related("user").filter(assistant=assistant, user_id=user_id).first()
+    if grant is not None:
+        _audit("assistant.grant_removed", assistant, actor, user=grant.user.email)
+        grant.delete()
+
+
+def _reply(conversation: Conversation, text: str) -> Message:
+    answer = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
+    return Message.objects.create(conversation=conversation, role=Message.Role.ASSISTANT, body=answer)
+
+
+@transaction.atomic
+def chat_start(*, assistant: Assistant, actor: Actor, title: str = "") -> Conversation:
+    """A member's chat with an assistant they may use (channel ``app``)."""
+    user = _user(actor)
+    if not permissions.may_see(user, assistant):
+        raise NotFound("No such assistant.")
+    if not permissions.may_use(user, assistant):
+        raise Forbidden("Guests can read chats but not start them.")
+    return Conversation.objects.create(
+        workspace=assistant.workspace,
+        assistant=assistant,
+        channel=Conversation.Channel.APP,
+        user=user,
+        title=title,
+    )
+
+
+@transaction.atomic
+def chat_post_message(*, conversation: Conversation, actor: Actor, body: str) -> tuple[Message, Message]:
+    """Store the member's message and the assistant's reply; returns both."""
+    user = _user(actor)
+    if not permissions.may_post_in_chat(user, conversation):
+        raise Forbidden("Only the member whose chat it is can write in it.")
+    message = Message.objects.create(conversation=conversation, role=Message.Role.USER, body=body, author=user)
+    reply = _reply(conversation, body)
+    conversation.save(update_fields=["updated_at"])
+    return message, reply
