@@ -42,6 +42,13 @@ class FaqInput(StrictSerializer):
     question = serializers.CharField(max_length=FaqEntry.MAX_QUESTION_LENGTH)
     answer = serializers.CharField(max_length=FaqEntry.MAX_ANSWER_LENGTH)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH is partial, and DRF carries that into nested entries: an entry is still whole.
+        missing = [name for name in ("question", "answer") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError({name: ["This field is required."] for name in missing})
+        return attrs
+
 
 class ThemeInput(StrictSerializer):
     color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", error_messages={"invalid": "A colour such as #4f46e5."})
@@ -249,11 +256,13 @@ class AssistantGrantsApi(InAppView):
 
 
 class IdentitySecretApi(InAppView):
-    """A new identity secret, shown once (``no-store``); the previous one stops verifying."""
+    """A new identity secret, shown once (``no-store``); the previous one stops verifying.
+
+    It takes no body (a later release adds ``previous_valid_for``); one sent is ignored.
+    """
 
     def post(self, request: Request, assistant_id: str) -> Response:
         assistant = assistant_get(user=signed_in(request), public_id=assistant_id)
-        StrictSerializer(data=request.data or {}).is_valid(raise_exception=True)
         secret = assistant_identity_secret_rotate(assistant=assistant, actor=self.actor)
         response = Response({"identity_secret": secret}, status=status.HTTP_201_CREATED)
         response["Cache-Control"] = "no-store"

@@ -107,7 +107,7 @@ class FaqResponder:
     """The best-matching FAQ answer, or an offer of a human follow-up."""
 
     # Below this, a match is a coincidence of words, not an answer.
-    MIN_SCORE = 0.5
+    MIN_SCORE = 0.3
 
     def reply(self, *, assistant: Assistant, conversation: Conversation, text: str) -> str:
         matches = faq_matches(assistant.faq_entries.all(), text)
