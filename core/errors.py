@@ -54,6 +54,11 @@ class Forbidden(ServiceError):
     status_code, code, message = 403, "permission_denied", "You do not have permission to do this."
 
 
+class CsrfFailed(Forbidden):
+    message = "CSRF check failed."
+    hint = "Send the csrftoken cookie's value in the X-CSRFToken header with every write."
+
+
 class NotFound(ServiceError):
     status_code, code, message = 404, "not_found", "Not found."
 

@@ -7,19 +7,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core.errors import RateLimited, error_response, service_error_response
+from core.errors import CsrfFailed, RateLimited, service_error_response
 from core.middleware import is_api
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if is_api(request):
-        return error_response(
-            request,
-            403,
-            "permission_denied",
-            "CSRF check failed.",
-            hint="Send the csrftoken cookie's value in the X-CSRFToken header with every write.",
-        )
+        return service_error_response(request, CsrfFailed())
     from django.views.csrf import csrf_failure as default
 
     return default(request, reason)
