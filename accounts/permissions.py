@@ -65,9 +65,22 @@ DENIED_TEXT: dict[Action, str] = {
     Action.MANAGE_API_KEYS: "Only workspace owners and admins can manage API keys.",
     Action.REVOKE_API_KEYS: "Only workspace owners and admins, or support staff, can revoke keys.",
     Action.VIEW_AUDIT_LOG: "Only workspace owners and admins can view the audit log.",
-    Action.MANAGE_MEMBERS: "Only workspace owners and admins can invite members.",
+    Action.VIEW_MEMBERS: "Only workspace owners, admins and members can see the members list.",
+    Action.MANAGE_MEMBERS: "Only workspace owners and admins can invite and manage members.",
     Action.VIEW_BILLING: "Only workspace owners can see the plan and upgrade it.",
+    Action.DELETE_WORKSPACE: "Only workspace owners can delete the workspace.",
 }
+
+
+def denied_hint(action: Action) -> str:
+    """What to do instead when a role may not do ``action``: whom to ask (an error's hint)."""
+    if Role.ADMIN in POLICY[action]:
+        return "Ask an owner or admin of this workspace."
+    return "Ask an owner of this workspace."
+
+
+NOT_A_MEMBER_TEXT = "You are not an active member of a workspace."
+NOT_A_MEMBER_HINT = "Ask an owner or admin to invite you, or to reactivate your membership."
 
 
 def active_membership(user: object, workspace: Workspace) -> Membership | None:
@@ -116,14 +129,61 @@ def plan_allows_scopes(plan: str, scopes: Iterable[str]) -> bool:
     return plan in PAID_PLANS or not any(scope.endswith(":write") for scope in scopes)
 
 
+class MemberChangeRefusal(StrEnum):
+    """Why a role change, status change or removal of a membership is refused."""
+
+    NOT_A_MANAGER = "not_a_manager"  # only owners and admins manage members
+    OWNER_ONLY = "owner_only"  # only owners grant, change or remove the owner role
+    SELF = "self"  # nobody changes their own role or status, or removes themselves
+
+
+def member_change_refusal(
+    *, actor_role: Role | str | None, target_role: Role | str, new_role: Role | str | None, is_self: bool
+) -> MemberChangeRefusal | None:
+    """The role rules of SPEC §1 for changing someone's membership; ``None`` when allowed.
+
+    ``new_role`` is the role asked for; ``None`` means removing the member. A status
+    change (suspend, reactivate) is checked with ``new_role=target_role``: it follows
+    the same rules. That a workspace keeps an active owner is a rule on the data,
+    checked by the services (``accounts.services.LastOwner``).
+    """
+    if not role_allows(actor_role, Action.MANAGE_MEMBERS):
+        return MemberChangeRefusal.NOT_A_MANAGER
+    touches_owner = Role(target_role) == Role.OWNER or (new_role is not None and Role(new_role) == Role.OWNER)
+    if touches_owner and Role(actor_role) != Role.OWNER:  # type: ignore[arg-type]  # a manager's role, checked above
+        return MemberChangeRefusal.OWNER_ONLY
+    return MemberChangeRefusal.SELF if is_self else None
+
+
 def may_change_role(
     *, actor_role: Role | str | None, target_role: Role | str, new_role: Role | str | None, is_self: bool
 ) -> bool:
     """Role-change rules: nobody changes their own role; only owners grant or remove owner.
 
-    ``new_role=None`` means removing the member from the workspace.
+    ``new_role=None`` means removing the member from the workspace; ``new_role=target_role``
+    a status change (suspend, reactivate), which follows the same rules.
     """
-    if is_self or not role_allows(actor_role, Action.MANAGE_MEMBERS):
-        return False
-    touches_owner = Role(target_role) == Role.OWNER or (new_role is not None and Role(new_role) == Role.OWNER)
-    return not (touches_owner and Role(actor_role) != Role.OWNER)  # type: ignore[arg-type]  # checked above
+    return (
+        member_change_refusal(actor_role=actor_role, target_role=target_role, new_role=new_role, is_self=is_self)
+        is None
+    )
+
+
+def actor_member_change_refusal(
+    actor: Actor, membership: Membership, *, new_role: Role | str | None
+) -> MemberChangeRefusal | None:
+    """``member_change_refusal`` for ``actor`` acting on ``membership`` (its current role and workspace).
+
+    For a status change pass ``new_role=membership.role``. Parley itself (a system
+    actor) is refused nothing; API keys and visitors manage nobody.
+    """
+    if actor.kind == ActorKind.SYSTEM:
+        return None
+    if actor.kind != ActorKind.USER or actor.user is None:
+        return MemberChangeRefusal.NOT_A_MANAGER
+    return member_change_refusal(
+        actor_role=role_of(actor.user, membership.workspace),
+        target_role=membership.role,
+        new_role=new_role,
+        is_self=membership.user_id == actor.user.pk,
+    )

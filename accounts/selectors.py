@@ -1,8 +1,9 @@
-"""Reads on accounts: the current workspace of a request, a user's workspaces."""
+"""Reads on accounts: the current workspace of a request, a user's workspaces, a workspace's members."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.http import HttpRequest
 
 from accounts.models import AuditEvent, Membership, Role, User, Workspace
@@ -46,6 +47,24 @@ def workspace_managers(workspace: Workspace) -> list[Membership]:
         workspace=workspace, status=Membership.Status.ACTIVE, role__in=list(_MANAGER_ROLE_ORDER)
     ).select_related("user")
     return sorted(memberships, key=lambda m: (_MANAGER_ROLE_ORDER[Role(m.role)], m.user.email if m.user else ""))
+
+
+def workspace_members(*, workspace: Workspace) -> QuerySet[Membership]:
+    """Every membership of the workspace (active, invited, suspended): owners first, then by email."""
+    return (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user", "invited_by")
+        .annotate(
+            owner_first=Case(When(role=Role.OWNER, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            sort_email=Coalesce(Lower("user__email"), Lower("invited_email")),
+        )
+        .order_by("owner_first", "sort_email", "id")
+    )
+
+
+def workspace_member(*, workspace: Workspace, membership_id: int) -> Membership | None:
+    """One membership of the workspace; ``None`` for an unknown id or another workspace's."""
+    return Membership.objects.filter(workspace=workspace, pk=membership_id).select_related("workspace", "user").first()
 
 
 def workspace_audit_events(workspace: Workspace) -> QuerySet[AuditEvent]:

@@ -10,8 +10,9 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import Signal, receiver
 
 # Sent inside the writing transaction, with ``workspace=`` and ``phase="in_transaction"``,
-# when a workspace's plan or status changes. apikeys listens: cached key records
-# carry the plan and status.
+# when a workspace's plan or status changes, and just before a workspace is deleted
+# (its rows still there). apikeys listens: cached key records carry the plan and
+# status, and must not outlive the workspace.
 workspace_access_changed = Signal()
 
 # Sent before a plan change is saved, with ``workspace=`` and ``new_plan=``. Each

@@ -1,4 +1,9 @@
-"""Session authentication for the in-app API, refusing a missing CSRF token in our own words."""
+"""Session authentication for the in-app API, with the project's CSRF refusal.
+
+DRF checks CSRF itself for session-authenticated writes (its views are exempt from
+Django's middleware) and answers "CSRF Failed: …" with no hint; this answers the
+same ``CsrfFailed`` as the pages' CSRF failure view (``core.views.csrf_failure``).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,6 @@ from core.errors import CsrfFailed
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
-    """DRF's, with its CSRF refusal as ``CsrfFailed``: the same code, message and hint as
-    Django's CSRF failure view gives (``core.views.csrf_failure``)."""
-
     def enforce_csrf(self, request: Request) -> None:
         try:
             super().enforce_csrf(request)

@@ -3,7 +3,13 @@
 import pytest
 
 from accounts.models import Membership, Role
-from accounts.permissions import Action, can, may_change_role
+from accounts.permissions import (
+    Action,
+    MemberChangeRefusal,
+    can,
+    may_change_role,
+    member_change_refusal,
+)
 from tests import factories
 
 OW, A, M, G = Role.OWNER, Role.ADMIN, Role.MEMBER, Role.GUEST
@@ -75,3 +81,40 @@ def test_other_workspaces_and_anonymous_grant_nothing():
 )
 def test_role_change_rules(actor, target, new, is_self, allowed):
     assert may_change_role(actor_role=actor, target_role=target, new_role=new, is_self=is_self) is allowed
+
+
+@pytest.mark.parametrize(
+    ("actor", "target", "new", "is_self", "refusal"),
+    [
+        (OW, OW, M, False, None),
+        (A, G, M, False, None),
+        (M, G, G, False, MemberChangeRefusal.NOT_A_MANAGER),
+        (G, G, None, True, MemberChangeRefusal.NOT_A_MANAGER),  # not a manager, whoever the target
+        (None, M, G, False, MemberChangeRefusal.NOT_A_MANAGER),  # no active membership
+        (A, OW, OW, False, MemberChangeRefusal.OWNER_ONLY),
+        (A, A, OW, True, MemberChangeRefusal.OWNER_ONLY),  # the role rule first, then the self rule
+        (A, A, M, True, MemberChangeRefusal.SELF),
+        (OW, OW, None, True, MemberChangeRefusal.SELF),
+    ],
+)
+def test_why_a_member_change_is_refused(actor, target, new, is_self, refusal):
+    assert member_change_refusal(actor_role=actor, target_role=target, new_role=new, is_self=is_self) is refusal
+
+
+@pytest.mark.parametrize(
+    ("actor", "target", "is_self", "allowed"),
+    [
+        (OW, OW, False, True),  # owners suspend owners (the service keeps an active owner)
+        (OW, G, False, True),
+        (A, A, False, True),
+        (A, G, False, True),
+        (A, OW, False, False),  # admins cannot suspend or reactivate owners
+        (M, G, False, False),
+        (G, G, False, False),
+        (OW, OW, True, False),  # nobody suspends themselves
+        (A, A, True, False),
+    ],
+)
+def test_status_changes_follow_the_role_change_rules(actor, target, is_self, allowed):
+    """A status change is checked as a "change" to the role the member already has."""
+    assert may_change_role(actor_role=actor, target_role=target, new_role=target, is_self=is_self) is allowed
