@@ -93,3 +93,12 @@ def may_post_in_chat(user: User, conversation: Conversation) -> bool:
         and conversation.user_id == user.pk
         and may_use(user, conversation.assistant)
     )
+
+
+def may_change_in_admin(user: object) -> bool:
+    """The admin console: superusers add, change and delete assistants and chats there.
+
+    Support staff only view them (their group holds this app's ``view_*``, SPEC §8);
+    workspace owners and admins change assistants in the app, by the rules above.
+    """
+    return bool(getattr(user, "is_active", False) and getattr(user, "is_superuser", False))

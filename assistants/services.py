@@ -109,6 +109,59 @@ def assistant_identity_secret_rotate(*, assistant: Assistant, actor: Actor) -> s
     return secret
 
 
+def _changed_columns(assistant: Assistant) -> set[str]:
+    """The editable fields of ``assistant`` that differ from its stored row."""
+    stored = Assistant.objects.get(pk=assistant.pk)
+    fields = (f for f in Assistant._meta.concrete_fields if f.editable)
+    return {f.name for f in fields if getattr(stored, f.attname) != getattr(assistant, f.attname)}
+
+
+@transaction.atomic
+def assistant_admin_save(
+    *,
+    assistant: Assistant,
+    actor: Actor,
+    created: bool = False,
+    faq_changed: bool = False,
+    twilio_auth_token: str = "",
+    identity_secret: str = "",
+) -> Assistant:
+    """Save what a superuser set in the admin console, audited like the in-app API's writes.
+
+    The admin's form has validated the settings and set them on ``assistant`` (the
+    FAQ inline is saved already: ``faq_changed`` says whether it changed). What
+    changed is read against the stored row, not from what the browser claims. A
+    secret typed in is encrypted here; a blank one keeps the stored value (the form
+    never shows it, so blank means "untouched"). The event names fields, never values.
+    """
+    if not permissions.may_change_in_admin(actor.user):
+        raise Forbidden("Only superusers change assistants in the admin console.")
+    names = set() if created else _changed_columns(assistant)
+    if faq_changed:
+        names.add("faq")
+    if twilio_auth_token:
+        assistant.twilio_auth_token_encrypted = encrypt(twilio_auth_token)
+        names.add("twilio_auth_token")
+    if identity_secret:
+        assistant.identity_secret_encrypted = encrypt(identity_secret)
+        names.add("identity_secret")
+    assistant.save()
+    if created:
+        _audit("assistant.created", assistant, actor, visibility=assistant.visibility, via="admin")
+    elif names:
+        _audit("assistant.updated", assistant, actor, changed=sorted(names), via="admin")
+    return assistant
+
+
+@transaction.atomic
+def assistant_admin_delete(*, assistant: Assistant, actor: Actor) -> None:
+    """A superuser's delete in the admin console, audited like ``assistant_delete``."""
+    if not permissions.may_change_in_admin(actor.user):
+        raise Forbidden("Only superusers delete assistants in the admin console.")
+    _audit("assistant.deleted", assistant, actor, name=assistant.name, id=assistant.public_id, via="admin")
+    assistant.delete()
+
+
 def _require_grant_manager(actor: Actor, assistant: Assistant) -> None:
     if not permissions.may_manage_grants(_user(actor), assistant):
         raise Forbidden("Only workspace owners and admins, or the creator of a private assistant, manage access.")

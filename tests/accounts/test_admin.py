@@ -31,6 +31,9 @@ ADMIN_PAGES = [
     "/admin/accounts/auditevent/",
     "/admin/accounts/ssoidentity/",
     "/admin/apikeys/apikey/",
+    "/admin/assistants/assistant/",
+    "/admin/assistants/conversation/",
+    "/admin/assistants/message/",
 ]
 
 

@@ -16,6 +16,8 @@ from accounts.permissions import SUPPORT_GROUP
 from accounts.services import workspace_create
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create
+from assistants.models import Assistant
+from assistants.services import assistant_create, assistant_grant_add
 
 DEMO_PASSWORD = "parley-demo-password"
 PEOPLE = [
@@ -25,6 +27,29 @@ PEOPLE = [
 ]
 SUPPORT_EMAIL = "support@demo.parley.test"
 DEMO_KEY_NAME = "Demo integration"
+# name → what assistant_create takes; made by the owner, once each.
+ASSISTANTS: dict[str, dict[str, Any]] = {
+    "Help center": {
+        "visibility": Assistant.Visibility.PUBLIC,
+        "widget_enabled": True,
+        "greeting": "Hi! Ask me about our opening hours, refunds or shipping.",
+        "faq": [
+            {"question": "What are your opening hours?", "answer": "Monday to Friday, 9:00 to 17:00 (CET)."},
+            {"question": "How do I get a refund?", "answer": "Reply to your order email within 30 days of delivery."},
+            {"question": "How long does shipping take?", "answer": "2–4 working days in the EU, 5–10 elsewhere."},
+            {"question": "Do you ship internationally?", "answer": "Yes, to most countries; see the checkout page."},
+        ],
+    },
+    "Sales handbook": {
+        "visibility": Assistant.Visibility.WORKSPACE,
+        "faq": [
+            {"question": "What discount may I offer?", "answer": "Up to 10 %; more needs the owner's approval."},
+            {"question": "Who signs contracts?", "answer": "The owner signs every contract over 10,000 EUR."},
+        ],
+    },
+    "Owner's drafts": {"visibility": Assistant.Visibility.PRIVATE},
+}
+SHARED_WITH = "member@demo.parley.test"  # the private assistant is granted to the demo member
 
 
 def base_url(addr: str) -> str:
@@ -35,8 +60,16 @@ def base_url(addr: str) -> str:
     return f"http://{host}:{port or '8000'}"
 
 
+def _label(name: str, spec: dict[str, Any]) -> str:
+    shared = f", shared with {SHARED_WITH}" if spec["visibility"] == Assistant.Visibility.PRIVATE else ""
+    return f"{name} ({spec['visibility']}{shared})"
+
+
 class Command(BaseCommand):
-    help = "Create (once) a demo owner, a pro workspace, a member, a guest, a support-staff login and a demo API key."
+    help = (
+        "Create (once) a demo owner, a pro workspace, a member, a guest, a support-staff login, "
+        "three assistants and a demo API key."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -64,12 +97,14 @@ class Command(BaseCommand):
             support.is_staff = True
             support.save(update_fields=["is_staff"])
         support.groups.add(Group.objects.get(name=SUPPORT_GROUP))
+        self._assistants(workspace, owner, users[SHARED_WITH])
 
         self.stdout.write(self.style.SUCCESS(f"Demo workspace '{workspace.name}' ({workspace.plan} plan) is ready."))
         self.stdout.write(f"  Log in at {url}/accounts/login/ with password {DEMO_PASSWORD!r} as:")
         for email, role in PEOPLE:
             self.stdout.write(f"    {email:<28} {role}")
         self.stdout.write(f"  Support staff: {url}/admin/ as {SUPPORT_EMAIL} (same password; the Support group)")
+        self.stdout.write(f"  Demo assistants: {', '.join(_label(name, spec) for name, spec in ASSISTANTS.items())}")
         if ApiKey.objects.filter(workspace=workspace, name=DEMO_KEY_NAME).exists():
             self.stdout.write("  The demo API key exists already (shown only when it was created).")
             return
@@ -82,6 +117,18 @@ class Command(BaseCommand):
         self.stdout.write("  Demo secret API key (shown once, store it now):")
         self.stdout.write(f"    {plain}")
         self.stdout.write(f"  Try: curl -H 'Authorization: Bearer <key>' {url}/api/v1/me")
+
+    @staticmethod
+    def _assistants(workspace: Workspace, owner: User, member: User) -> None:
+        """The demo's assistants, through the service as the owner would make them; none twice."""
+        actor = Actor.for_user(owner)
+        existing = set(Assistant.objects.filter(workspace=workspace).values_list("name", flat=True))
+        for name, spec in ASSISTANTS.items():
+            if name in existing:
+                continue
+            assistant = assistant_create(workspace=workspace, actor=actor, name=name, **spec)
+            if assistant.visibility == Assistant.Visibility.PRIVATE:
+                assistant_grant_add(assistant=assistant, actor=actor, user_id=member.pk)
 
     @staticmethod
     def _user(email: str) -> User:
