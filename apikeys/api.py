@@ -31,6 +31,10 @@ class ApiV1View(APIView):
     throttle_classes: list[Any] = []  # the rate limit is a step of the permission chain
 
     @property
+    def client_ip(self) -> str:
+        return client_ip(self.request)
+
+    @property
     def key(self) -> KeyRecord:
         return self.request.auth  # type: ignore[return-value]  # guaranteed by the permissions
 

@@ -18,7 +18,7 @@ from accounts.actors import Actor
 from accounts.api import signed_in
 from accounts.selectors import current_membership
 from assistants import permissions
-from assistants.models import E164, TWILIO_ACCOUNT_SID, TWILIO_SERVICE_SID, Assistant, FaqEntry, Message
+from assistants.models import TWILIO_ACCOUNT_SID, TWILIO_SERVICE_SID, Assistant, FaqEntry, Message
 from assistants.selectors import assistant_get, assistant_list, chat_get, chat_list, chat_messages
 from assistants.services import (
     assistant_create,
@@ -33,6 +33,7 @@ from assistants.services import (
 from core.errors import Forbidden
 from core.origins import MAX_ORIGINS, normalize_origin
 from core.pagination import ApiCursorPagination
+from core.phones import E164
 from core.serializers import StrictSerializer
 
 # --- input

@@ -17,8 +17,8 @@ from django.db import models
 
 from accounts.models import Workspace
 from core.ids import public_id
+from core.phones import E164
 
-E164 = RegexValidator(r"^\+[1-9]\d{1,14}$", "Use E.164: a + and the country code, e.g. +14155550123.")
 TWILIO_ACCOUNT_SID = RegexValidator(r"^AC[0-9a-fA-F]{32}$", "A Twilio Account SID is AC followed by 32 hex digits.")
 TWILIO_SERVICE_SID = RegexValidator(
     r"^MG[0-9a-fA-F]{32}$", "A Twilio Messaging Service SID is MG followed by 32 hex digits."
@@ -137,6 +137,9 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
     )
     visitor_id = models.CharField(max_length=64, blank=True)
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
+    )
     title = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -178,6 +181,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, blank=True, default="")
+    # Twilio's MessageSid of an SMS, and its ErrorCode when delivery failed.
+    external_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    error_code = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

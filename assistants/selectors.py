@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from accounts.models import User, Workspace
@@ -35,3 +37,28 @@ def chat_get(*, user: User, public_id: str) -> Conversation:
 
 def chat_messages(conversation: Conversation) -> QuerySet[Message]:
     return conversation.messages.all()
+
+
+def conversation_list(
+    *, workspace_id: int, assistant: str = "", channel: str = "", updated_since: datetime | None = None
+) -> QuerySet[Conversation]:
+    """The workspace's conversations (an API key acts for the whole workspace)."""
+    conversations = Conversation.objects.filter(workspace_id=workspace_id).select_related("assistant", "contact")
+    if assistant:
+        conversations = conversations.filter(assistant__public_id=assistant)
+    if channel:
+        conversations = conversations.filter(channel=channel)
+    if updated_since:
+        conversations = conversations.filter(updated_at__gte=updated_since)
+    return conversations
+
+
+def conversation_get(*, workspace_id: int, public_id: str) -> Conversation:
+    conversation = (
+        Conversation.objects.select_related("assistant", "contact")
+        .filter(workspace_id=workspace_id, public_id=public_id)
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("No such conversation.", hint="Use an id from GET /api/v1/conversations.")
+    return conversation

@@ -17,9 +17,12 @@ from accounts.models import Membership, User, Workspace
 from accounts.services import audit_event_create
 from assistants import permissions
 from assistants.models import Assistant, AssistantGrant, Conversation, FaqEntry, Message
+from assistants.payloads import conversation_payload, message_payload
 from assistants.responders import get_responder
+from assistants.sms_out import send_sms
 from core.crypto import encrypt
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.events import emit
 
 MANAGERS_ONLY = "Only workspace owners and admins can change assistants."
 IDENTITY_SECRET_BYTES = 32
@@ -198,9 +201,17 @@ def assistant_grant_remove(*, assistant: Assistant, actor: Actor, user_id: int) 
         grant.delete()
 
 
+def _message(conversation: Conversation, actor: Actor, **fields: Any) -> Message:
+    """Store a message and record ``message.created`` in the same transaction."""
+    message = Message.objects.create(conversation=conversation, **fields)
+    emit("message.created", workspace_id=conversation.workspace_id, data=message_payload(message), actor=actor.label)
+    return message
+
+
 def _reply(conversation: Conversation, text: str) -> Message:
     answer = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
-    return Message.objects.create(conversation=conversation, role=Message.Role.ASSISTANT, body=answer)
+    assistant_actor = Actor.system(f"Assistant {conversation.assistant.name}")
+    return _message(conversation, assistant_actor, role=Message.Role.ASSISTANT, body=answer)
 
 
 @transaction.atomic
@@ -211,13 +222,20 @@ def chat_start(*, assistant: Assistant, actor: Actor, title: str = "") -> Conver
         raise NotFound("No such assistant.")
     if not permissions.may_use(user, assistant):
         raise Forbidden("Guests can read chats but not start them.")
-    return Conversation.objects.create(
+    conversation = Conversation.objects.create(
         workspace=assistant.workspace,
         assistant=assistant,
         channel=Conversation.Channel.APP,
         user=user,
         title=title,
     )
+    emit(
+        "conversation.started",
+        workspace_id=conversation.workspace_id,
+        data=conversation_payload(conversation),
+        actor=actor.label,
+    )
+    return conversation
 
 
 @transaction.atomic
@@ -226,7 +244,42 @@ def chat_post_message(*, conversation: Conversation, actor: Actor, body: str) ->
     user = _user(actor)
     if not permissions.may_post_in_chat(user, conversation):
         raise Forbidden("Only the member whose chat it is can write in it.")
-    message = Message.objects.create(conversation=conversation, role=Message.Role.USER, body=body, author=user)
+    message = _message(conversation, actor, role=Message.Role.USER, body=body, author=user)
     reply = _reply(conversation, body)
     conversation.save(update_fields=["updated_at"])
     return message, reply
+
+
+class ContactOptedOut(Conflict):
+    message = "This contact has opted out of SMS (they texted STOP): no message can be sent to them."
+    hint = "They can opt back in by texting START to the assistant's number."
+
+
+def conversation_agent_reply(*, conversation: Conversation, actor: Actor, body: str, status_callback: str) -> Message:
+    """A human agent's reply: shown in the conversation's history, and texted on an SMS conversation.
+
+    The message is stored (committed) first, then sent: a Twilio failure leaves it
+    with ``delivery_status`` failed and Twilio's error code, never lost.
+    """
+    with transaction.atomic():
+        contact = conversation.contact
+        sms = conversation.channel == Conversation.Channel.SMS
+        if sms and (contact is None or not contact.phone):
+            raise Conflict("This SMS conversation has no phone number to text.")
+        if sms and contact is not None and contact.opted_out:
+            raise ContactOptedOut
+        message = _message(
+            conversation,
+            actor,
+            role=Message.Role.AGENT,
+            body=body,
+            delivery_status=Message.DeliveryStatus.QUEUED if sms else Message.DeliveryStatus.NONE,
+        )
+        conversation.save(update_fields=["updated_at"])
+    if sms and contact is not None:
+        sid, status, error_code = send_sms(
+            assistant=conversation.assistant, to=contact.phone, body=body, status_callback=status_callback
+        )
+        message.external_id, message.delivery_status, message.error_code = sid or None, status, error_code
+        message.save(update_fields=["external_id", "delivery_status", "error_code"])
+    return message

@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
     path("api/v1/", include("apikeys.urls_api")),
+    path("api/v1/", include("crm.urls_api")),
+    path("api/v1/", include("assistants.urls_api_v1")),
     path("settings/", include("apikeys.urls")),
     path("", include("accounts.urls")),
 ]

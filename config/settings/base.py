@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "apikeys",
+    "crm",
     "assistants",
     "widget",
     "sms",
@@ -252,6 +253,12 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 
 # --- Assistants: who answers a visitor's message (assistants/responders.py).
 ASSISTANT_RESPONDER = os.environ.get("ASSISTANT_RESPONDER", "assistants.responders.FaqResponder")
+
+# --- Twilio (SPEC §7). PUBLIC_BASE_URL is the address Twilio calls back (status
+# callbacks, signed webhooks); TWILIO_API_BASE_URL sends Twilio REST calls elsewhere
+# (an edge or proxy; the tests' local recorder). Empty: api.twilio.com.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 
 # --- Background tasks (webhook deliveries). The embedded default runs them inline.
 TASKS = {

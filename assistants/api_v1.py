@@ -1,0 +1,74 @@
+"""``/api/v1/assistants`` and ``/api/v1/conversations`` (SPEC §4): secret keys, workspace-wide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.actors import Actor
+from apikeys.api import ApiV1View
+from assistants.models import Assistant, Conversation, Message
+from assistants.payloads import assistant_payload, conversation_payload, message_payload
+from assistants.selectors import chat_messages, conversation_get, conversation_list
+from assistants.services import conversation_agent_reply
+from core.api_filters import choice_param, datetime_param
+from core.pagination import ApiCursorPagination
+from core.serializers import StrictSerializer
+
+
+class _View(ApiV1View):
+    def paginate(self, queryset: Any, payload: Any) -> Response:
+        paginator = ApiCursorPagination()
+        page = paginator.paginate_queryset(queryset, self.request, self)
+        return paginator.get_paginated_response([payload(row) for row in page or []])
+
+
+class AssistantListApi(_View):
+    required_scopes = {"GET": "assistants:read"}
+
+    def get(self, request: Request) -> Response:
+        return self.paginate(Assistant.objects.filter(workspace_id=self.key.workspace_id), assistant_payload)
+
+
+class ConversationListApi(_View):
+    required_scopes = {"GET": "chat:read"}
+
+    def get(self, request: Request) -> Response:
+        conversations = conversation_list(
+            workspace_id=self.key.workspace_id,
+            assistant=request.query_params.get("assistant", "").strip(),
+            channel=choice_param(request, "channel", Conversation.Channel.values),
+            updated_since=datetime_param(request, "updated_since"),
+        )
+        return self.paginate(conversations, conversation_payload)
+
+
+class AgentReplyInput(StrictSerializer):
+    body = serializers.CharField(max_length=Message.MAX_BODY_LENGTH)
+
+
+class ConversationMessagesApi(_View):
+    required_scopes = {"GET": "chat:read", "POST": "chat:write"}
+
+    def get(self, request: Request, conversation_id: str) -> Response:
+        conversation = conversation_get(workspace_id=self.key.workspace_id, public_id=conversation_id)
+        return self.paginate(chat_messages(conversation).select_related("conversation"), message_payload)
+
+    def post(self, request: Request, conversation_id: str) -> Response:
+        conversation = conversation_get(workspace_id=self.key.workspace_id, public_id=conversation_id)
+        data = AgentReplyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        callback_path = f"/api/sms/status/{conversation.assistant.public_id}"
+        message = conversation_agent_reply(
+            conversation=conversation,
+            actor=Actor.for_api_key(key_id=self.key.id, hint=self.key.hint, ip=self.client_ip),
+            body=data.validated_data["body"],
+            status_callback=(settings.PUBLIC_BASE_URL + callback_path)
+            if settings.PUBLIC_BASE_URL
+            else request.build_absolute_uri(callback_path),
+        )
+        return Response(message_payload(message), status=status.HTTP_201_CREATED)
