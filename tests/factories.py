@@ -10,8 +10,10 @@ from accounts.models import Membership, Plan, Role, User, Workspace
 from accounts.services import workspace_create
 from apikeys.models import ApiKey
 from apikeys.services import api_key_create
-from assistants.models import Assistant
+from assistants.models import Assistant, Conversation
 from assistants.services import assistant_create
+from crm.models import Contact, Ticket
+from crm.services import contact_create, ticket_create
 
 PASSWORD = "correct-horse-battery-staple"
 _seq = itertools.count(1)
@@ -62,3 +64,19 @@ def make_assistant(
         faq=[{"question": q, "answer": a} for q, a in faq],
         **fields,
     )
+
+
+def make_contact(workspace: Workspace, **fields: Any) -> Contact:
+    fields.setdefault("email", f"contact{next(_seq)}@example.com")
+    return contact_create(workspace_id=workspace.pk, actor=Actor.system("tests"), **fields)
+
+
+def make_ticket(workspace: Workspace, **fields: Any) -> Ticket:
+    fields.setdefault("subject", f"Ticket {next(_seq)}")
+    return ticket_create(workspace_id=workspace.pk, actor=Actor.system("tests"), **fields)
+
+
+def make_conversation(assistant: Assistant, **fields: Any) -> Conversation:
+    """A conversation on another channel than the app (as the widget, SMS or the API start them)."""
+    fields.setdefault("channel", Conversation.Channel.WIDGET)
+    return Conversation.objects.create(workspace=assistant.workspace, assistant=assistant, **fields)
