@@ -57,7 +57,7 @@ SUPPORT_GROUP = "Support"
 STAFF_PERMISSIONS: dict[Action, str] = {Action.REVOKE_API_KEYS: "apikeys.revoke_apikey"}
 # The Support group views everything of these apps and holds STAFF_PERMISSIONS;
 # it changes no plan and deletes nothing (SPEC §8).
-SUPPORT_VIEW_APPS = ("accounts", "apikeys", "assistants", "auth")
+SUPPORT_VIEW_APPS = ("accounts", "apikeys", "assistants", "auth", "crm")
 SUPPORT_GROUP_PERMISSIONS = tuple(STAFF_PERMISSIONS.values())
 
 # What the 403 pages say, in words.
