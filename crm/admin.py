@@ -57,3 +57,8 @@ class TicketAdmin(_ReadMostly):
         "created_at",
         "updated_at",
     ]
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        """Through the service, like every write: ``ticket.updated`` recorded."""
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        ticket_update(ticket=Ticket.objects.get(pk=obj.pk), actor=Actor.for_request(request), **changes)
