@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
     path("api/v1/", include("apikeys.urls_api")),
+    path("api/v1/", include("webhooks.urls_api")),
     path("settings/", include("apikeys.urls")),
     path("", include("accounts.urls")),
 ]
