@@ -22,6 +22,7 @@ from accounts.permissions import (
 )
 from accounts.signals import workspace_access_changed
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.events import events_delete_for_workspace
 
 
 class AlreadyMember(Conflict):
@@ -326,6 +327,7 @@ def workspace_delete(*, workspace: Workspace, actor: Actor, confirm: str) -> Non
         details={"workspace_id": workspace.pk, "name": workspace.name, "plan": workspace.plan},
     )
     workspace_access_changed.send(sender=Workspace, workspace=workspace, phase="in_transaction")
+    events_delete_for_workspace(workspace_id=workspace.pk)  # plain ids in the outbox: no cascade
     workspace.delete()
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("apikeys.urls_api")),
     path("api/v1/", include("crm.urls_api")),
     path("api/v1/", include("assistants.urls_api_v1")),
+    path("api/v1/", include("webhooks.urls_api")),
     path("settings/", include("apikeys.urls")),
     path("", include("accounts.urls")),
 ]

@@ -14,6 +14,7 @@ from assistants.models import Assistant, Conversation
 from assistants.services import assistant_create
 from crm.models import Contact, Ticket
 from crm.services import contact_create, ticket_create
+from webhooks.services import hook_create
 
 PASSWORD = "correct-horse-battery-staple"
 _seq = itertools.count(1)
@@ -80,3 +81,16 @@ def make_conversation(assistant: Assistant, **fields: Any) -> Conversation:
     """A conversation on another channel than the app (as the widget, SMS or the API start them)."""
     fields.setdefault("channel", Conversation.Channel.WIDGET)
     return Conversation.objects.create(workspace=assistant.workspace, assistant=assistant, **fields)
+
+
+def make_hook(workspace: Workspace, *, event: str = "contact.created", url: str = "http://127.0.0.1:9/hook") -> Any:
+    """A webhook subscription made as ``POST /api/v1/hooks`` makes it (needs private targets allowed)."""
+    key, _ = make_key(workspace, scopes=["events:read"])
+    hook, _secret = hook_create(
+        workspace=workspace,
+        actor=Actor.for_api_key(key_id=key.pk, hint=key.hint),
+        key_id=key.pk,
+        target_url=url,
+        event=event,
+    )
+    return hook

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "assistants",
     "widget",
     "sms",
+    "webhooks",
     "demo",
 ]
 
@@ -114,6 +115,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # SPEC §10: an unreachable database must answer within 2 seconds.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 2
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default has two processes on one file: runserver and the task worker
+    # (./dev serve). WAL lets readers and a writer proceed together; IMMEDIATE takes the
+    # write lock at BEGIN, so a transaction never fails upgrading a read lock; writers
+    # wait up to 20 s for each other instead of answering "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL;", transaction_mode="IMMEDIATE", timeout=20
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: Redis when REDIS_URL is set (shared by every worker), else local memory.
@@ -260,13 +269,20 @@ ASSISTANT_RESPONDER = os.environ.get("ASSISTANT_RESPONDER", "assistants.responde
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 
-# --- Background tasks (webhook deliveries). The embedded default runs them inline.
+# --- Background tasks (webhook deliveries): django-tasks-db keeps the queue in the
+# database (SQLite too) and `manage.py db_worker` runs it; ./dev serve starts one.
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend"),
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }
+
+# --- Webhooks (webhooks/targets.py): outside development only https on port 443 (or
+# one of WEBHOOK_ALLOWED_PORTS) to public addresses. WEBHOOK_ALLOW_PRIVATE_TARGETS
+# (on in local) also allows http, any port, and loopback/private addresses.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_ALLOWED_PORTS = [int(port) for port in env_list("WEBHOOK_ALLOWED_PORTS")]
 
 # --- Static files (whitenoise)
 STATIC_URL = "/static/"

@@ -57,14 +57,22 @@ def test_every_v1_view_declares_a_scope_for_each_method_it_has():
         assert scope is None or scope in SCOPES, scope
 
 
-@pytest.fixture
-def objects(workspace):
+def one_of_each(workspace) -> dict[str, str]:
     """One object of each kind in ``workspace``, by URL parameter name."""
     assistant = factories.make_assistant(workspace)
     contact = factories.make_contact(workspace)
-    ticket = factories.make_ticket(workspace, contact=contact)
-    conversation = factories.make_conversation(assistant)
-    return {"contact_id": contact.public_id, "ticket_id": ticket.public_id, "conversation_id": conversation.public_id}
+    return {
+        "contact_id": contact.public_id,
+        "ticket_id": factories.make_ticket(workspace, contact=contact).public_id,
+        "conversation_id": factories.make_conversation(assistant).public_id,
+        "hook_id": factories.make_hook(workspace).public_id,
+    }
+
+
+@pytest.fixture
+def objects(workspace, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the hooks point at loopback
+    return one_of_each(workspace)
 
 
 def fill(route: str, ids: dict[str, str]) -> str:
@@ -121,12 +129,7 @@ ID_CASES = [case for case in CASES if PARAM.search(case.values[0])]
 
 @pytest.mark.parametrize(("route", "view", "method"), ID_CASES)
 def test_another_workspaces_ids_are_404_like_unknown_ones(workspace, objects, route, view, method):
-    other = factories.make_workspace()
-    theirs = {
-        "contact_id": factories.make_contact(other).public_id,
-        "ticket_id": factories.make_ticket(other).public_id,
-        "conversation_id": factories.make_conversation(factories.make_assistant(other)).public_id,
-    }
+    theirs = one_of_each(factories.make_workspace())
     _, plain = factories.make_key(workspace, scopes=list(SCOPES))
     client = APIClient()
     foreign = call(client, method, fill(route, theirs), plain)

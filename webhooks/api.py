@@ -1,0 +1,122 @@
+"""The public API of webhooks (``/api/v1/``): subscriptions and recent events (SPEC §4).
+
+``GET/POST /api/v1/hooks``, ``DELETE /api/v1/hooks/{id}`` and ``GET /api/v1/events``,
+all with the ``events:read`` scope (a read scope: the free plan may subscribe). An
+event listed here is exactly the body a delivery of it carries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.actors import Actor
+from accounts.models import Workspace
+from apikeys.api import ApiV1View
+from core.errors import InvalidInput
+from core.net import client_ip
+from core.pagination import ApiCursorPagination
+from core.serializers import StrictSerializer
+from webhooks.events import EVENT_TYPES, event_payload, iso_time, unknown_type_message
+from webhooks.models import HookSubscription
+from webhooks.selectors import event_list, hook_get, hook_list
+from webhooks.services import hook_create, hook_delete
+
+SCOPE = "events:read"
+
+
+class HookInput(StrictSerializer):
+    target_url = serializers.CharField(max_length=HookSubscription.MAX_TARGET_URL_LENGTH)
+    event = serializers.CharField(max_length=64)
+
+    def validate_event(self, value: str) -> str:
+        if value not in EVENT_TYPES:
+            raise serializers.ValidationError(unknown_type_message(value))
+        return value
+
+
+class HookOutput(serializers.Serializer):
+    id = serializers.CharField()
+    target_url = serializers.CharField()
+    event = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class HookCreatedOutput(HookOutput):
+    secret = serializers.CharField(help_text="whsec_…: shown once, in this answer only.")
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    data = serializers.JSONField()  # type: ignore[assignment]  # a declared field named like Serializer.data
+
+
+def hook_data(hook: HookSubscription) -> dict[str, Any]:
+    """A subscription as the API shows it: never its secret."""
+    return {
+        "id": hook.public_id,
+        "target_url": hook.target_url,
+        "event": hook.event,
+        "created_at": iso_time(hook.created_at),
+    }
+
+
+class HookListApi(ApiV1View):
+    required_scopes = {"GET": SCOPE, "POST": SCOPE}
+
+    @extend_schema(responses=HookOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = ApiCursorPagination()
+        page = paginator.paginate_queryset(hook_list(workspace_id=self.key.workspace_id), request, self)
+        return paginator.get_paginated_response([hook_data(hook) for hook in page or []])
+
+    @extend_schema(request=HookInput, responses={201: HookCreatedOutput})
+    def post(self, request: Request) -> Response:
+        data = HookInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = self.key
+        hook, secret = hook_create(
+            workspace=Workspace.objects.get(pk=key.workspace_id),
+            actor=Actor.for_api_key(key_id=key.id, hint=key.hint, ip=client_ip(request)),
+            key_id=key.id,
+            target_url=data.validated_data["target_url"],
+            event=data.validated_data["event"],
+        )
+        response = Response({**hook_data(hook), "secret": secret}, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class HookDetailApi(ApiV1View):
+    required_scopes = {"DELETE": SCOPE}
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, hook_id: str) -> Response:
+        key = self.key
+        hook = hook_get(workspace_id=key.workspace_id, public_id=hook_id)
+        hook_delete(hook=hook, actor=Actor.for_api_key(key_id=key.id, hint=key.hint, ip=client_ip(request)))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EventListApi(ApiV1View):
+    """Recent events, newest first: what Zapier polls, and its samples."""
+
+    required_scopes = {"GET": SCOPE}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("type", str, enum=list(EVENT_TYPES), description="Only events of this type.")],
+        responses=EventOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        type_ = request.query_params.get("type")
+        if type_ is not None and type_ not in EVENT_TYPES:
+            raise InvalidInput({"type": [unknown_type_message(type_)]})
+        paginator = ApiCursorPagination()
+        page = paginator.paginate_queryset(event_list(workspace_id=self.key.workspace_id, type=type_), request, self)
+        return paginator.get_paginated_response([event_payload(event) for event in page or []])

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from webhooks import api
+
+urlpatterns = [
+    path("hooks", api.HookListApi.as_view(), name="api-v1-hooks"),
+    path("hooks/<str:hook_id>", api.HookDetailApi.as_view(), name="api-v1-hook"),
+    path("events", api.EventListApi.as_view(), name="api-v1-events"),
+]
