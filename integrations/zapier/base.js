@@ -20,7 +20,9 @@ const raiseParleyErrors = (response, z) => {
     } catch (e) {
       error = {};
     }
-    const message = [error.message || `Parley answered ${response.status}`, error.hint].filter(Boolean).join(' ');
+    // Validation errors name each field: say which, so the Zap's author can fix the mapping.
+    const fields = Object.entries(error.fields || {}).map(([name, problems]) => `${name}: ${[].concat(problems).join(' ')}`);
+    const message = [error.message || `Parley answered ${response.status}`, ...fields, error.hint].filter(Boolean).join(' ');
     throw new z.errors.Error(message, error.code || 'parley_error', response.status);
   }
   return response;
