@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Plan
 from apikeys.authentication import ApiKeyAuthentication, missing_key_error
+from apikeys.models import ApiKey
 from apikeys.permissions import KEY_PERMISSIONS
 from apikeys.records import KeyRecord
+from apikeys.schema import ApiV1AutoSchema
 from apikeys.services import api_key_record_use
+from core.api_filters import refuse_null_characters
 from core.context import request_state
 from core.net import client_ip
 
@@ -21,7 +25,9 @@ from core.net import client_ip
 class ApiV1View(APIView):
     """Base of every ``/api/v1/`` view: API keys only, checks in SPEC §2 order.
 
-    Subclasses declare ``required_scopes = {"GET": "x:read", "POST": "x:write"}``.
+    Subclasses declare ``required_scopes = {"GET": "x:read", "POST": "x:write"}``, and
+    ``@extend_schema(operation_id=…, request=…, responses=…)`` on each method for the
+    OpenAPI document (``ApiV1AutoSchema`` adds the scopes, auth and check-chain errors).
     Authenticators that are not ours may be added after ``ApiKeyAuthentication``;
     a request that none of them claims is a 401 with a hint saying what to send.
     """
@@ -29,6 +35,7 @@ class ApiV1View(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = KEY_PERMISSIONS
     throttle_classes: list[Any] = []  # the rate limit is a step of the permission chain
+    schema = ApiV1AutoSchema()
 
     @property
     def client_ip(self) -> str:
@@ -46,6 +53,7 @@ class ApiV1View(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         api_key_record_use(record=self.key, ip=client_ip(request))
+        refuse_null_characters(request, kwargs.values())  # after the checks: they answer first
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -61,23 +69,26 @@ class MeApi(ApiV1View):
 
     required_scopes = {"GET": None}
 
+    @extend_schema_serializer(component_name="Me")
     class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="MeWorkspace")
         class WorkspaceSerializer(serializers.Serializer):
             id = serializers.IntegerField(source="workspace_id")
             name = serializers.CharField(source="workspace_name")
-            plan = serializers.CharField(source="workspace_plan")
+            plan = serializers.ChoiceField(choices=Plan.choices, source="workspace_plan")
 
+        @extend_schema_serializer(component_name="MeKey")
         class KeySerializer(serializers.Serializer):
             name = serializers.CharField()
-            hint = serializers.CharField()
-            kind = serializers.CharField()
+            hint = serializers.CharField(help_text="The key's first and last characters, e.g. wsk_live_AbCd…wxyz.")
+            kind = serializers.ChoiceField(choices=ApiKey.Kind.choices)
             scopes = serializers.ListField(child=serializers.CharField())
             expires_at = serializers.DateTimeField(source="expiry", allow_null=True)
 
         workspace = WorkspaceSerializer(source="*")
         key = KeySerializer(source="*")
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(operation_id="get_me", summary="The key and its workspace", responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         # Built directly: on this hot endpoint a nested DRF serializer costs more
         # than the whole key check. OutputSerializer documents the same layout

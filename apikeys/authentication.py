@@ -27,6 +27,7 @@ AUTH_FAILURE_GROUP = "apikeys.auth-failure"
 # A Bearer token with one of these prefixes is ours, even when mistyped ("wsk_test_…").
 CLAIMED_PREFIXES = ("wsk_", "wpk_")
 BOTH_HEADERS_HINT = "Authorization and X-Api-Key carry different keys: send one key, in one header."
+TOO_MANY_FAILURES = "Too many failed API key attempts."
 
 
 def _client_ip_key(group: str, request: Any) -> str:
@@ -90,7 +91,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             increment=True,
         )
         if usage and usage["should_limit"]:
-            raise RateLimited(retry_after=usage["time_left"], message="Too many failed API key attempts.")
+            raise RateLimited(retry_after=usage["time_left"], message=TOO_MANY_FAILURES)
 
     def authenticate_header(self, request: Request) -> str:
         sent = request.META.get("HTTP_AUTHORIZATION") or request.META.get("HTTP_X_API_KEY")

@@ -55,12 +55,15 @@ def ip_allowed(ip: str, allowed: list[str]) -> bool:
     return False
 
 
+PUBLISHABLE_KEY_REFUSED = "Publishable keys only work with the widget endpoints."
+
+
 class IsSecretKey(BasePermission):
     """A secret key is required; a publishable key is refused with 403."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if _key(request).kind != "secret":
-            raise Forbidden("Publishable keys only work with the widget endpoints.")
+            raise Forbidden(PUBLISHABLE_KEY_REFUSED)
         return True
 
 

@@ -30,6 +30,7 @@ from assistants.services import (
     chat_post_message,
     chat_start,
 )
+from core.api_filters import refuse_null_characters
 from core.errors import Forbidden
 from core.origins import MAX_ORIGINS, normalize_origin
 from core.pagination import ApiCursorPagination
@@ -165,6 +166,10 @@ class InAppView(APIView):
     """Session + CSRF (DRF's SessionAuthentication), JSON errors, not in the public schema."""
 
     schema = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_null_characters(request, kwargs.values())  # PostgreSQL refuses NUL in text: a 404/400, not a 500
 
     @property
     def actor(self) -> Actor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,9 +14,19 @@ from accounts.actors import Actor
 from apikeys.api import ApiV1View
 from assistants.models import Assistant, Conversation, Message
 from assistants.payloads import assistant_payload, conversation_payload, message_payload
+from assistants.schema import (
+    AGENT_REPLY_EXAMPLES,
+    AGENT_REPLY_REFUSED,
+    CONVERSATION_FILTERS,
+    CONVERSATION_ID,
+    AssistantSerializer,
+    ConversationSerializer,
+    MessageSerializer,
+)
 from assistants.selectors import chat_messages, conversation_get, conversation_list
 from assistants.services import conversation_agent_reply
 from core.api_filters import choice_param, datetime_param
+from core.openapi import LIST_PARAMETERS, page_of
 from core.pagination import ApiCursorPagination
 from core.serializers import StrictSerializer
 
@@ -30,6 +41,13 @@ class _View(ApiV1View):
 class AssistantListApi(_View):
     required_scopes = {"GET": "assistants:read"}
 
+    @extend_schema(
+        operation_id="list_assistants",
+        summary="List assistants",
+        description="Every assistant of the workspace, whatever its visibility, newest first.",
+        parameters=LIST_PARAMETERS,
+        responses=page_of(AssistantSerializer),
+    )
     def get(self, request: Request) -> Response:
         return self.paginate(Assistant.objects.filter(workspace_id=self.key.workspace_id), assistant_payload)
 
@@ -37,6 +55,13 @@ class AssistantListApi(_View):
 class ConversationListApi(_View):
     required_scopes = {"GET": "chat:read"}
 
+    @extend_schema(
+        operation_id="list_conversations",
+        summary="List conversations",
+        description="The workspace's conversations on every channel, most recently started first.",
+        parameters=[*LIST_PARAMETERS, *CONVERSATION_FILTERS],
+        responses=page_of(ConversationSerializer),
+    )
     def get(self, request: Request) -> Response:
         conversations = conversation_list(
             workspace_id=self.key.workspace_id,
@@ -47,17 +72,38 @@ class ConversationListApi(_View):
         return self.paginate(conversations, conversation_payload)
 
 
+@extend_schema_serializer(examples=AGENT_REPLY_EXAMPLES)
 class AgentReplyInput(StrictSerializer):
+    """A human agent's reply."""
+
     body = serializers.CharField(max_length=Message.MAX_BODY_LENGTH)
 
 
 class ConversationMessagesApi(_View):
     required_scopes = {"GET": "chat:read", "POST": "chat:write"}
 
+    @extend_schema(
+        operation_id="list_conversation_messages",
+        summary="List a conversation's messages",
+        description="Newest first.",
+        parameters=[CONVERSATION_ID, *LIST_PARAMETERS],
+        responses=page_of(MessageSerializer),
+    )
     def get(self, request: Request, conversation_id: str) -> Response:
         conversation = conversation_get(workspace_id=self.key.workspace_id, public_id=conversation_id)
         return self.paginate(chat_messages(conversation).select_related("conversation"), message_payload)
 
+    @extend_schema(
+        operation_id="create_agent_reply",
+        summary="Reply as a human agent",
+        description=(
+            "Adds an agent message to the conversation; on an SMS conversation it is also texted to the "
+            "contact (`delivery_status` follows Twilio's)."
+        ),
+        parameters=[CONVERSATION_ID],
+        request=AgentReplyInput,
+        responses={201: MessageSerializer, 409: AGENT_REPLY_REFUSED},
+    )
     def post(self, request: Request, conversation_id: str) -> Response:
         conversation = conversation_get(workspace_id=self.key.workspace_id, public_id=conversation_id)
         data = AgentReplyInput(data=request.data)

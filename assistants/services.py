@@ -250,6 +250,10 @@ def chat_post_message(*, conversation: Conversation, actor: Actor, body: str) ->
     return message, reply
 
 
+class NoPhoneToText(Conflict):
+    message = "This SMS conversation has no phone number to text."
+
+
 class ContactOptedOut(Conflict):
     message = "This contact has opted out of SMS (they texted STOP): no message can be sent to them."
     hint = "They can opt back in by texting START to the assistant's number."
@@ -265,7 +269,7 @@ def conversation_agent_reply(*, conversation: Conversation, actor: Actor, body: 
         contact = conversation.contact
         sms = conversation.channel == Conversation.Channel.SMS
         if sms and (contact is None or not contact.phone):
-            raise Conflict("This SMS conversation has no phone number to text.")
+            raise NoPhoneToText
         if sms and contact is not None and contact.opted_out:
             raise ContactOptedOut
         message = _message(

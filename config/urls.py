@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from core import views as core_views
+from core.api_docs import ApiDocsView, ApiSchemaView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
+    path("api/v1/schema/", ApiSchemaView.as_view(), name="api-v1-schema"),
+    path("api/v1/docs/", ApiDocsView.as_view(), name="api-v1-docs"),
     path("api/v1/", include("apikeys.urls_api")),
     path("api/v1/", include("crm.urls_api")),
     path("api/v1/", include("assistants.urls_api_v1")),

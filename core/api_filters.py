@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
 from rest_framework.request import Request
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
+
+NULL_CHARACTER = "Null characters are not allowed."
+DATETIME_FORMAT = "Use an ISO 8601 time with a zone, such as 2026-12-01T10:00:00Z."
 
 
 def datetime_param(request: Request, name: str) -> datetime | None:
@@ -20,8 +24,24 @@ def datetime_param(request: Request, name: str) -> datetime | None:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:
-        raise InvalidInput({name: ["Use an ISO 8601 time with a zone, such as 2026-12-01T10:00:00Z."]})
-    return value
+        raise InvalidInput({name: [DATETIME_FORMAT]})
+    try:
+        # In UTC: the databases compare in UTC, SQLite's own conversion overflows at the
+        # calendar's ends (0001-01-01T00:00:00+01:00) and PostgreSQL refuses offsets past 15:59.
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput({name: ["This time is out of range."]}) from None
+
+
+def refuse_null_characters(request: Request, path_values: Iterable[object]) -> None:
+    """A NUL in a path id is a 404 and in a query parameter a 400 naming it (PostgreSQL refuses NUL in text)."""
+    if any("\x00" in str(value) for value in path_values):
+        raise NotFound()
+    refused = {
+        name: [NULL_CHARACTER] for name, values in request.query_params.lists() if any("\x00" in v for v in values)
+    }
+    if refused:
+        raise InvalidInput(refused)
 
 
 def choice_param(request: Request, name: str, choices: list[str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from accounts.models import Workspace
 from apikeys.api import ApiV1View
 from core.errors import InvalidInput
 from core.net import client_ip
+from core.openapi import LIST_PARAMETERS, page_of, path_id
 from core.pagination import ApiCursorPagination
 from core.serializers import StrictSerializer
 from webhooks.events import EVENT_TYPES, event_payload, iso_time, unknown_type_message
@@ -70,13 +71,24 @@ def hook_data(hook: HookSubscription) -> dict[str, Any]:
 class HookListApi(ApiV1View):
     required_scopes = {"GET": SCOPE, "POST": SCOPE}
 
-    @extend_schema(responses=HookOutput(many=True))
+    @extend_schema(
+        operation_id="list_hooks",
+        summary="List webhook subscriptions",
+        parameters=LIST_PARAMETERS,
+        responses=page_of(HookOutput),
+    )
     def get(self, request: Request) -> Response:
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(hook_list(workspace_id=self.key.workspace_id), request, self)
         return paginator.get_paginated_response([hook_data(hook) for hook in page or []])
 
-    @extend_schema(request=HookInput, responses={201: HookCreatedOutput})
+    @extend_schema(
+        operation_id="create_hook",
+        summary="Subscribe a URL to an event",
+        description="Answers the signing secret (`whsec_…`) once; deliveries are signed the Standard Webhooks way.",
+        request=HookInput,
+        responses={201: HookCreatedOutput},
+    )
     def post(self, request: Request) -> Response:
         data = HookInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -96,7 +108,12 @@ class HookListApi(ApiV1View):
 class HookDetailApi(ApiV1View):
     required_scopes = {"DELETE": SCOPE}
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        operation_id="delete_hook",
+        summary="Unsubscribe",
+        parameters=[path_id("hook_id", "A subscription id.", "hook_8hT3kQ2mZx9vLw4R")],
+        responses={204: OpenApiResponse(description="Deleted.")},
+    )
     def delete(self, request: Request, hook_id: str) -> Response:
         key = self.key
         hook = hook_get(workspace_id=key.workspace_id, public_id=hook_id)
@@ -110,8 +127,14 @@ class EventListApi(ApiV1View):
     required_scopes = {"GET": SCOPE}
 
     @extend_schema(
-        parameters=[OpenApiParameter("type", str, enum=list(EVENT_TYPES), description="Only events of this type.")],
-        responses=EventOutput(many=True),
+        operation_id="list_events",
+        summary="List recent events",
+        description="Newest first, the last 30 days: each exactly the body a webhook delivery carries.",
+        parameters=[
+            *LIST_PARAMETERS,
+            OpenApiParameter("type", str, enum=list(EVENT_TYPES), description="Only events of this type."),
+        ],
+        responses=page_of(EventOutput),
     )
     def get(self, request: Request) -> Response:
         type_ = request.query_params.get("type")

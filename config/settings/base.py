@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "mozilla_django_oidc",
@@ -245,7 +246,44 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Parley API", "VERSION": "1.0.0"}
+# The public API's OpenAPI document (/api/v1/schema/) and its docs (/api/v1/docs/):
+# core/openapi.py, apikeys/schema.py, and each app's schema.py.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Parley API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "The public REST API of Parley: a workspace's contacts, tickets, assistants and conversations.\n\n"
+        "**Authentication**: a secret workspace API key (`wsk_live_…`, made by owners and admins in "
+        "Settings → API Keys) as `Authorization: Bearer <key>` or `X-Api-Key: <key>`; never in the URL. "
+        "Each operation names the scope it needs (`x-required-scope`); write scopes need the Pro plan.\n\n"
+        '**Errors** use one envelope: `{"error": {"code", "message", "hint"?, …, "request_id"}}`.\n\n'
+        '**Lists** are cursor-paginated, newest first: `{"next", "previous", "results"}`, '
+        "`?limit=` 1–100 (default 25); follow `next` to walk them.\n\n"
+        "**Rate limits**: every answer past the key check carries `X-RateLimit-Limit`, "
+        "`X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 carries `Retry-After`."
+    ),
+    # 3.1: a security requirement may name roles for http/apiKey schemes (the operation's scope).
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "PREPROCESSING_HOOKS": ["core.openapi.only_public_api"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PUBLIC": True,
+    "SERVE_AUTHENTICATION": [],  # the schema and the docs need no key
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI from drf-spectacular-sidecar (our static files, no CDN); its init script is
+    # a separate same-origin file (core.api_docs.ApiDocsView), as the CSP allows no inline script.
+    # A contact's or ticket's source and a conversation's channel are the same four values.
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "assistants.models.Conversation.Channel"},
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "displayOperationId": True,
+        "showExtensions": True,
+        "validatorUrl": None,
+    },
+}
 
 # --- API keys (SPEC §2)
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1000/h")
