@@ -185,8 +185,8 @@ class ApiV1AutoSchema(AutoSchema):
         if scope is None:
             return "**Scope:** none — any secret key of the workspace."
         text = f"**Scope:** `{scope}`"
-        if scope.endswith(":read"):
-            text += f" (or `{scope.split(':')[0]}:write`)"
+        if scope.endswith(":read") and (write := f"{scope.split(':')[0]}:write") in SCOPES:
+            text += f" (or `{write}`)"
         text += "."
         if is_write(scope):
             text += " Write scopes need the Pro plan or higher (403 `plan_upgrade_required`)."

@@ -13,6 +13,8 @@ explicit phase reads, updates and deletes real objects; the generate phase then 
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
@@ -42,9 +44,20 @@ CHECKS = [
 
 
 @pytest.fixture
-def full_key(db, settings):
+def full_key(db, settings, monkeypatch):
     """A key with every scope on a pro workspace, and the objects the document's examples name."""
     settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # nothing here may leave the machine (no SMS is sent)
+    # Subscribing checks target_url by resolving its host; schemathesis invents hosts, and no
+    # DNS query may leave the machine: every name resolves to a documentation address here.
+    # Nothing commits in this test, so no delivery is ever attempted.
+    real_getaddrinfo = socket.getaddrinfo
+
+    def offline_getaddrinfo(host, port, *args, **kwargs):
+        if host in {"localhost", "127.0.0.1", "::1"}:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.10", port or 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", offline_getaddrinfo)
     workspace = factories.make_workspace()
     assistant = factories.make_assistant(workspace, name=ASSISTANT_EXAMPLE["name"])
     contact = factories.make_contact(workspace, email="someone@example.com", phone="+14155550199")
