@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.actors import Actor
 from accounts.models import Plan
 from apikeys.authentication import ApiKeyAuthentication, missing_key_error
 from apikeys.models import ApiKey
@@ -40,6 +41,11 @@ class ApiV1View(APIView):
     @property
     def client_ip(self) -> str:
         return client_ip(self.request)
+
+    @property
+    def actor(self) -> Actor:
+        """The calling key, as services and the audit log name who did a write."""
+        return Actor.for_api_key(key_id=self.key.id, hint=self.key.hint, ip=self.client_ip)
 
     @property
     def key(self) -> KeyRecord:

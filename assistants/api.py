@@ -33,7 +33,7 @@ from assistants.services import (
 from core.api_filters import refuse_null_characters
 from core.errors import Forbidden
 from core.origins import MAX_ORIGINS, normalize_origin
-from core.pagination import ApiCursorPagination
+from core.pagination import paginated
 from core.phones import E164
 from core.serializers import StrictSerializer
 
@@ -293,11 +293,8 @@ class ChatListApi(InAppView):
         membership = current_membership(request)
         if membership is None:
             return Response({"next": None, "previous": None, "results": []})
-        paginator = ApiCursorPagination()
-        page = paginator.paginate_queryset(
-            chat_list(user=signed_in(request), workspace=membership.workspace), request, self
-        )
-        return paginator.get_paginated_response([chat_data(chat) for chat in page or []])
+        chats = chat_list(user=signed_in(request), workspace=membership.workspace)
+        return paginated(chats, chat_data, request=request, view=self)
 
     def post(self, request: Request) -> Response:
         data = ChatInput(data=request.data)
@@ -314,9 +311,7 @@ class ChatListApi(InAppView):
 class ChatMessagesApi(InAppView):
     def get(self, request: Request, chat_id: str) -> Response:
         chat = chat_get(user=signed_in(request), public_id=chat_id)
-        paginator = ApiCursorPagination()
-        page = paginator.paginate_queryset(chat_messages(chat).select_related("author"), request, self)
-        return paginator.get_paginated_response([message_data(m) for m in page or []])
+        return paginated(chat_messages(chat).select_related("author"), message_data, request=request, view=self)
 
     def post(self, request: Request, chat_id: str) -> Response:
         chat = chat_get(user=signed_in(request), public_id=chat_id)

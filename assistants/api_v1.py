@@ -10,7 +10,6 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.actors import Actor
 from apikeys.api import ApiV1View
 from assistants.models import Assistant, Conversation, Message
 from assistants.payloads import assistant_payload, conversation_payload, message_payload
@@ -27,15 +26,13 @@ from assistants.selectors import chat_messages, conversation_get, conversation_l
 from assistants.services import conversation_agent_reply
 from core.api_filters import choice_param, datetime_param
 from core.openapi import LIST_PARAMETERS, page_of
-from core.pagination import ApiCursorPagination
+from core.pagination import paginated
 from core.serializers import StrictSerializer
 
 
 class _View(ApiV1View):
     def paginate(self, queryset: Any, payload: Any) -> Response:
-        paginator = ApiCursorPagination()
-        page = paginator.paginate_queryset(queryset, self.request, self)
-        return paginator.get_paginated_response([payload(row) for row in page or []])
+        return paginated(queryset, payload, request=self.request, view=self)
 
 
 class AssistantListApi(_View):
@@ -111,7 +108,7 @@ class ConversationMessagesApi(_View):
         callback_path = f"/api/sms/status/{conversation.assistant.public_id}"
         message = conversation_agent_reply(
             conversation=conversation,
-            actor=Actor.for_api_key(key_id=self.key.id, hint=self.key.hint, ip=self.client_ip),
+            actor=self.actor,
             body=data.validated_data["body"],
             status_callback=(settings.PUBLIC_BASE_URL + callback_path)
             if settings.PUBLIC_BASE_URL

@@ -9,10 +9,14 @@ timestamp (a 500).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core import signing
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 INVALID_CURSOR = "Invalid cursor. Use the next or previous URL exactly as a list response gave it."
@@ -72,3 +76,10 @@ def _signer() -> signing.Signer:
     # Built per call so it follows SECRET_KEY (and SECRET_KEY_FALLBACKS while a key
     # rotates: cursors a client holds keep working until the old key is dropped).
     return signing.Signer(salt="core.pagination.cursor")
+
+
+def paginated(queryset: Any, payload: Callable[[Any], Any], *, request: Request, view: Any) -> Response:
+    """One page of ``queryset``, each row shaped by ``payload``, in the ``{next, previous, results}`` envelope."""
+    paginator = ApiCursorPagination()
+    page = paginator.paginate_queryset(queryset, request, view)
+    return paginator.get_paginated_response([payload(row) for row in page or []])

@@ -13,12 +13,11 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.actors import Actor
 from apikeys.api import ApiV1View
 from core.api_filters import choice_param, datetime_param
 from core.errors import InvalidInput, NotFound
 from core.openapi import LIST_PARAMETERS, page_of
-from core.pagination import ApiCursorPagination
+from core.pagination import paginated
 from core.phones import E164
 from core.serializers import StrictSerializer
 from crm.models import Contact, Ticket
@@ -40,14 +39,8 @@ from crm.services import contact_create, contact_delete, contact_update, ticket_
 
 
 class CrmView(ApiV1View):
-    @property
-    def actor(self) -> Actor:
-        return Actor.for_api_key(key_id=self.key.id, hint=self.key.hint, ip=self.client_ip)
-
     def paginate(self, queryset: Any, payload: Any) -> Response:
-        paginator = ApiCursorPagination()
-        page = paginator.paginate_queryset(queryset, self.request, self)
-        return paginator.get_paginated_response([payload(row) for row in page or []])
+        return paginated(queryset, payload, request=self.request, view=self)
 
 
 @extend_schema_serializer(examples=CONTACT_INPUT_EXAMPLES)

@@ -14,13 +14,11 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.actors import Actor
 from accounts.models import Workspace
 from apikeys.api import ApiV1View
 from core.errors import InvalidInput
-from core.net import client_ip
 from core.openapi import LIST_PARAMETERS, page_of, path_id
-from core.pagination import ApiCursorPagination
+from core.pagination import paginated
 from core.serializers import StrictSerializer
 from webhooks.events import EVENT_TYPES, event_payload, iso_time, unknown_type_message
 from webhooks.models import HookSubscription
@@ -78,9 +76,7 @@ class HookListApi(ApiV1View):
         responses=page_of(HookOutput),
     )
     def get(self, request: Request) -> Response:
-        paginator = ApiCursorPagination()
-        page = paginator.paginate_queryset(hook_list(workspace_id=self.key.workspace_id), request, self)
-        return paginator.get_paginated_response([hook_data(hook) for hook in page or []])
+        return paginated(hook_list(workspace_id=self.key.workspace_id), hook_data, request=request, view=self)
 
     @extend_schema(
         operation_id="create_hook",
@@ -95,7 +91,7 @@ class HookListApi(ApiV1View):
         key = self.key
         hook, secret = hook_create(
             workspace=Workspace.objects.get(pk=key.workspace_id),
-            actor=Actor.for_api_key(key_id=key.id, hint=key.hint, ip=client_ip(request)),
+            actor=self.actor,
             key_id=key.id,
             target_url=data.validated_data["target_url"],
             event=data.validated_data["event"],
@@ -117,7 +113,7 @@ class HookDetailApi(ApiV1View):
     def delete(self, request: Request, hook_id: str) -> Response:
         key = self.key
         hook = hook_get(workspace_id=key.workspace_id, public_id=hook_id)
-        hook_delete(hook=hook, actor=Actor.for_api_key(key_id=key.id, hint=key.hint, ip=client_ip(request)))
+        hook_delete(hook=hook, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -140,6 +136,5 @@ class EventListApi(ApiV1View):
         type_ = request.query_params.get("type")
         if type_ is not None and type_ not in EVENT_TYPES:
             raise InvalidInput({"type": [unknown_type_message(type_)]})
-        paginator = ApiCursorPagination()
-        page = paginator.paginate_queryset(event_list(workspace_id=self.key.workspace_id, type=type_), request, self)
-        return paginator.get_paginated_response([event_payload(event) for event in page or []])
+        events = event_list(workspace_id=self.key.workspace_id, type=type_)
+        return paginated(events, event_payload, request=request, view=self)
