@@ -90,7 +90,12 @@ class TestLead:
         assert (contact.email, contact.name, contact.source) == ("Ann@Example.com", "Ann", "widget")
         assert contact.conversations.get().public_id == conversation_id
         lead = Event.objects.get(type="lead.captured")
-        assert lead.data["contact"]["id"] == contact.public_id
+        assert (lead.data["id"], lead.data["email"], lead.data["source"]) == (
+            contact.public_id,
+            "Ann@Example.com",
+            "widget",
+        )
+        assert lead.data["assistant"] == visitor.assistant.public_id
         assert lead.data["conversation"] == conversation_id
         assert Event.objects.filter(type="contact.created").count() == 1
 

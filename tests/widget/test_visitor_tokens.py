@@ -6,12 +6,15 @@ Expiry is tested by moving the clock (time-machine), never by sleeping.
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from assistants.models import Conversation
 from tests import factories
 from tests.widget.conftest import SITE, Visitor
 from widget.models import VisitorSession
@@ -122,3 +125,17 @@ def test_another_visitors_conversation_is_access_denied(widget_assistant):
         "request_id": response.json()["error"]["request_id"],
     }
     assert ann.get("history", {"conversation_id": "conv_nope"}).status_code == 404
+
+
+def test_pruning_forgets_expired_sessions_and_keeps_conversations(visitor):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        visitor.start()
+        clock.shift(timedelta(minutes=20))
+        live = Visitor(client=Client(), assistant=visitor.assistant)
+        live.start()
+        clock.shift(timedelta(minutes=11))  # the first is 31 minutes idle, the second 11
+        out = StringIO()
+        call_command("prune_widget_sessions", stdout=out)
+        assert out.getvalue().strip() == "Deleted 1 expired visitor sessions."
+        assert live.get("history").status_code == 200
+        assert Conversation.objects.count() == 2
