@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.actors import Actor
 from accounts.permissions import Action, staff_may
 from apikeys import keys
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, IdempotencyRecord
 from apikeys.services import api_key_revoke
 from core.logging import redact
 
@@ -207,3 +207,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/apikeys/apikey/revoke_selected_confirmation.html", context)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """Stored answers of ``Idempotency-Key`` requests, read only; the answer itself is never shown."""
+
+    list_display = ["key", "api_key", "status_code", "created_at"]
+    search_fields = ["key", "api_key__hint", "api_key__name"]
+    list_select_related = ["api_key"]
+    readonly_fields = ["key", "api_key", "status_code", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

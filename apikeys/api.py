@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponseBase
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.actors import Actor
 from accounts.models import Plan
 from apikeys.authentication import ApiKeyAuthentication, missing_key_error
+from apikeys.idempotency import idempotent, requested_key
 from apikeys.models import ApiKey
 from apikeys.permissions import KEY_PERMISSIONS
 from apikeys.records import KeyRecord
@@ -60,6 +62,40 @@ class ApiV1View(APIView):
         super().initial(request, *args, **kwargs)
         api_key_record_use(record=self.key, ip=client_ip(request))
         refuse_null_characters(request, kwargs.values())  # after the checks: they answer first
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """DRF's ``APIView.dispatch``, with one change: a ``POST`` that carries an
+        ``Idempotency-Key`` runs its handler through ``apikeys.idempotency`` once the
+        key checks have passed, so its work and its stored answer commit together."""
+        self.args, self.kwargs = args, kwargs
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        self.request = drf_request
+        self.headers = self.default_response_headers
+        try:
+            self.initial(drf_request, *args, **kwargs)
+            method = (drf_request.method or "").lower()
+            handler = getattr(self, method, self.http_method_not_allowed)
+            if method not in self.http_method_names:
+                handler = self.http_method_not_allowed
+            key = requested_key(drf_request) if method == "post" else None
+            if key is None:
+                response = handler(drf_request, *args, **kwargs)
+            else:
+                response = idempotent(
+                    drf_request, api_key_id=self.key.id, key=key, run=lambda: self._handled(handler, *args, **kwargs)
+                )
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(drf_request, response, *args, **kwargs)
+        return self.response
+
+    def _handled(self, handler: Any, *args: Any, **kwargs: Any) -> Response:
+        """The handler's answer, its refusals (``ServiceError``…) already turned into responses."""
+        try:
+            response: Response = handler(self.request, *args, **kwargs)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        return response
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -96,3 +96,31 @@ class ApiKey(models.Model):
     @property
     def effective_rate_limit(self) -> str:
         return self.rate_limit or settings.API_RATE_LIMIT
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a ``POST`` made with an ``Idempotency-Key``, per API key (SPEC §10).
+
+    Claimed (a unique row) before the work starts, so a concurrent retry finds it;
+    the answer is stored encrypted (it may show a secret once, as a new webhook's
+    does) in the transaction of the work itself.
+    """
+
+    MAX_KEY_LENGTH = 255
+    TTL = timedelta(hours=24)
+    # A claim older than this belongs to a request that died: its work was rolled back.
+    STALE_CLAIM = timedelta(seconds=60)
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=MAX_KEY_LENGTH)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True)  # null while the first request runs
+    response_encrypted = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'running'})"

@@ -47,6 +47,8 @@ from core.errors import (
     ApiKeyRequired,
     ApiKeyRevoked,
     Forbidden,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     InvalidApiKey,
     InvalidInput,
     IpNotAllowed,
@@ -159,6 +161,20 @@ AUTHENTICATION_ERRORS: list[tuple[str, ServiceError]] = [
 ]
 
 
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7E]+$"},
+    "description": (
+        "Makes a retry safe: the first answer (except a 5xx) is stored for 24 hours for this key and API key, "
+        "and a retry with the same key and body replays it with `Idempotent-Replayed: true`, creating nothing. "
+        "The same key with another method, path or body → 409 `idempotency_key_reused`; a retry while the "
+        "first request runs → 409 `idempotency_key_in_use`. 1–255 printable ASCII characters, e.g. a UUID."
+    ),
+}
+
+
 class ApiV1AutoSchema(AutoSchema):
     """The schema class of ``ApiV1View``: scopes, auth, check-chain errors and headers on every operation."""
 
@@ -199,6 +215,8 @@ class ApiV1AutoSchema(AutoSchema):
         # Here, not in get_description()/get_extensions(): @extend_schema(description=…) replaces those.
         operation["description"] = "\n\n".join(filter(None, [operation.get("description"), self.scope_text()]))
         operation["x-required-scope"] = self.scope
+        if self.method == "POST":
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         responses: dict[str, Any] = operation["responses"]
         for status, response in self._error_responses(operation).items():
             responses.setdefault(status, self._get_response_for_code(response, status))
@@ -265,6 +283,12 @@ class ApiV1AutoSchema(AutoSchema):
                 404,
                 "No such object in the key's workspace (another workspace's id answers the same).",
                 [("not_found", NotFound())],
+            )
+        if self.method == "POST":
+            add(
+                409,
+                "The Idempotency-Key was used for another request, or its first request is still running.",
+                [("idempotency_key_reused", IdempotencyKeyReused()), ("idempotency_key_in_use", IdempotencyKeyInUse())],
             )
         if has_body:
             add(413, "The body is over 1 MiB (refused before it is read).", [("payload_too_large", PayloadTooLarge())])

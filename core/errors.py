@@ -68,6 +68,18 @@ class Conflict(ServiceError):
     status_code, code, message = 409, "conflict", "Conflict."
 
 
+class IdempotencyKeyReused(ServiceError):
+    status_code, code = 409, "idempotency_key_reused"
+    message = "This Idempotency-Key was already used with a different request."
+    hint = "Use a new Idempotency-Key for a new request; retry with exactly the same method, path and body."
+
+
+class IdempotencyKeyInUse(ServiceError):
+    status_code, code = 409, "idempotency_key_in_use"
+    message = "A request with this Idempotency-Key is still being processed."
+    hint = "Retry after a moment: the first request's answer will then be replayed."
+
+
 class PlanUpgradeRequired(ServiceError):
     status_code, code = 403, "plan_upgrade_required"
     message = "This action requires a Pro plan or higher."
