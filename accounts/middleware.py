@@ -22,6 +22,8 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(settings.SESSIONLESS_PATHS):
+            return self.get_response(request)  # never reads (or writes, or Varies on) the session there
         if request.user.is_authenticated:
             now = int(time.time())
             session = request.session

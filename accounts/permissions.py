@@ -57,7 +57,7 @@ SUPPORT_GROUP = "Support"
 STAFF_PERMISSIONS: dict[Action, str] = {Action.REVOKE_API_KEYS: "apikeys.revoke_apikey"}
 # The Support group views everything of these apps and holds STAFF_PERMISSIONS;
 # it changes no plan and deletes nothing (SPEC §8).
-SUPPORT_VIEW_APPS = ("accounts", "apikeys", "assistants", "auth", "crm", "webhooks")
+SUPPORT_VIEW_APPS = ("accounts", "apikeys", "assistants", "auth", "crm", "webhooks", "widget")
 # Beyond viewing, by app: granted by that app's own Support-group migration, once its
 # tables exist ("Retry now" on webhook deliveries puts them back in line; it changes nothing else).
 SUPPORT_APP_PERMISSIONS: dict[str, tuple[str, ...]] = {"webhooks": ("retry_delivery",)}

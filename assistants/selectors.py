@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from accounts.models import User, Workspace
 from assistants import permissions
 from assistants.models import Assistant, Conversation, Message
+from core.crypto import decrypt
 from core.errors import NotFound
 
 
@@ -62,3 +63,9 @@ def conversation_get(*, workspace_id: int, public_id: str) -> Conversation:
     if conversation is None:
         raise NotFound("No such conversation.", hint="Use an id from GET /api/v1/conversations.")
     return conversation
+
+
+def identity_secrets(assistant_pk: int) -> list[str]:
+    """The identity secrets that verify this assistant's visitors now (plain; never log them)."""
+    encrypted = Assistant.objects.filter(pk=assistant_pk).values_list("identity_secret_encrypted", flat=True).first()
+    return [decrypt(encrypted)] if encrypted else []

@@ -222,13 +222,12 @@ def chat_start(*, assistant: Assistant, actor: Actor, title: str = "") -> Conver
         raise NotFound("No such assistant.")
     if not permissions.may_use(user, assistant):
         raise Forbidden("Guests can read chats but not start them.")
-    conversation = Conversation.objects.create(
-        workspace=assistant.workspace,
-        assistant=assistant,
-        channel=Conversation.Channel.APP,
-        user=user,
-        title=title,
-    )
+    return _start(assistant, actor, channel=Conversation.Channel.APP, user=user, title=title)
+
+
+def _start(assistant: Assistant, actor: Actor, **fields: Any) -> Conversation:
+    """Create a conversation and record ``conversation.started`` in the same transaction."""
+    conversation = Conversation.objects.create(workspace_id=assistant.workspace_id, assistant=assistant, **fields)
     emit(
         "conversation.started",
         workspace_id=conversation.workspace_id,
@@ -239,12 +238,27 @@ def chat_start(*, assistant: Assistant, actor: Actor, title: str = "") -> Conver
 
 
 @transaction.atomic
+def conversation_start(*, assistant: Assistant, actor: Actor, channel: str, visitor_id: str = "") -> Conversation:
+    """A conversation with a visitor on the widget, SMS or the public API (no member involved)."""
+    return _start(assistant, actor, channel=channel, visitor_id=visitor_id)
+
+
+@transaction.atomic
 def chat_post_message(*, conversation: Conversation, actor: Actor, body: str) -> tuple[Message, Message]:
     """Store the member's message and the assistant's reply; returns both."""
     user = _user(actor)
     if not permissions.may_post_in_chat(user, conversation):
         raise Forbidden("Only the member whose chat it is can write in it.")
     message = _message(conversation, actor, role=Message.Role.USER, body=body, author=user)
+    reply = _reply(conversation, body)
+    conversation.save(update_fields=["updated_at"])
+    return message, reply
+
+
+@transaction.atomic
+def conversation_visitor_message(*, conversation: Conversation, actor: Actor, body: str) -> tuple[Message, Message]:
+    """A visitor's message (widget, SMS, API) and the responder's reply; returns both."""
+    message = _message(conversation, actor, role=Message.Role.USER, body=body)
     reply = _reply(conversation, body)
     conversation.save(update_fields=["updated_at"])
     return message, reply

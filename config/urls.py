@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("api/widget/", include("widget.urls_api")),
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
     path("api/v1/schema/", ApiSchemaView.as_view(), name="api-v1-schema"),

@@ -130,6 +130,20 @@ class ApiKeyExpired(ApiAuthenticationError):
     code, message = "api_key_expired", "API key has expired"
 
 
+class InvalidSessionToken(ApiAuthenticationError):
+    """A widget visitor token (``wst_…``) that is missing, unknown, expired, or another assistant's."""
+
+    code, message = "invalid_session_token", "Invalid or expired visitor session token"
+    hint = (
+        "Start a visitor session with POST /api/widget/{assistant}/session "
+        "and send its token as Authorization: Bearer wst_…."
+    )
+
+
+class IdentityVerificationFailed(ServiceError):
+    status_code, code, message = 403, "identity_verification_failed", "Identity verification failed."
+
+
 def error_body(request: HttpRequest | None, code: str, message: str, **fields: Any) -> dict[str, Any]:
     """``{"error": {code, message, …fields, request_id}}``; records the code for the log line."""
     error: dict[str, Any] = {"code": code, "message": message, **fields}

@@ -106,3 +106,36 @@ def ticket_update(*, ticket: Ticket, actor: Actor, **fields: Any) -> Ticket:
     ticket.save()
     emit("ticket.updated", workspace_id=ticket.workspace_id, data=ticket_payload(ticket), actor=actor.label)
     return ticket
+
+
+@transaction.atomic
+def contact_capture(
+    *, workspace_id: int, actor: Actor, email: str = "", phone: str = "", name: str = "", source: str
+) -> tuple[Contact, bool]:
+    """The contact with this email (else this phone), made if there is none; ``(contact, created)``.
+
+    For details a stranger typed (the widget's lead form, an inbound SMS): an existing
+    contact only gains what it lacks — a name, or an address no other contact holds —
+    and nothing it has is overwritten, so nobody can rename a contact by knowing its email.
+    """
+    found = contact_find(workspace_id=workspace_id, email=email) or contact_find(workspace_id=workspace_id, phone=phone)
+    if found is None:
+        try:
+            with transaction.atomic():
+                return contact_create(
+                    workspace_id=workspace_id, actor=actor, email=email, phone=phone, name=name, source=source
+                ), True
+        except DuplicateContact:  # another request made it first (or the other address is taken)
+            found = contact_find(workspace_id=workspace_id, email=email) or contact_find(
+                workspace_id=workspace_id, phone=phone
+            )
+            if found is None:  # pragma: no cover - the duplicate was deleted in between
+                raise
+    gains: dict[str, str] = {}
+    if name and not found.name:
+        gains["name"] = name
+    if email and not found.email and contact_find(workspace_id=workspace_id, email=email) is None:
+        gains["email"] = email
+    if phone and not found.phone and contact_find(workspace_id=workspace_id, phone=phone) is None:
+        gains["phone"] = phone
+    return (contact_update(contact=found, actor=actor, **gains) if gains else found), False

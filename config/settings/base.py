@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "csp",
+    "corsheaders",
     "core",
     "accounts",
     "apikeys",
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.NoStoreMiddleware",
+    # CORS of the widget endpoints (widget/cors.py), around every answer they get: 413s and 500s too.
+    "corsheaders.middleware.CorsMiddleware",
     "core.middleware.ApiJsonErrorsMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -209,6 +212,9 @@ SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(8 * 3600))
 # Absolute timeout: the session ends this long after login, active or not.
 SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(7 * 24 * 3600)))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+# Paths whose views never use the session (API keys, visitor tokens, Twilio's signature):
+# the timeout middleware leaves it unread there, so no answer sets or varies on a cookie.
+SESSIONLESS_PATHS = ("/api/v1/", "/api/widget/", "/api/sms/")
 
 # --- Single sign-on (OpenID Connect; Auth0 in production). Enabled when the client
 # id is set together with either AUTH0_DOMAIN or the explicit endpoints.
@@ -310,6 +316,44 @@ WIDGET_DEMO_WORKSPACE = os.environ.get("WIDGET_DEMO_WORKSPACE", "demo")
 # (an edge or proxy; the tests' local recorder). Empty: api.twilio.com.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
+
+# --- The chat widget (SPEC §5): public endpoints under /api/widget/, visitor tokens wst_….
+# Rates as django-ratelimit writes them ("30/m"); per client IP for config, session,
+# tickets (every request counts), qnas and search, per visitor token for the rest.
+WIDGET_RATE_LIMITS = {
+    "config": "120/m",
+    "session": "20/m",
+    "chat": "30/m",
+    "history": "60/m",
+    "lead": "10/h",
+    "feedback": "10/h",
+    "tickets": "5/h",
+    "qnas": "120/m",
+    "search": "60/m",
+}
+for _name in WIDGET_RATE_LIMITS:  # e.g. WIDGET_RATE_LIMIT_CHAT=60/m
+    WIDGET_RATE_LIMITS[_name] = os.environ.get(f"WIDGET_RATE_LIMIT_{_name.upper()}", WIDGET_RATE_LIMITS[_name])
+# A visitor token expires after this long unused, and this long after it was made at most.
+WIDGET_SESSION_IDLE_SECONDS = 30 * 60
+WIDGET_SESSION_MAX_SECONDS = 24 * 3600
+# The idle mark (last_seen_at) is written at most this often per token, not on every request.
+WIDGET_SESSION_TOUCH_SECONDS = 60
+# Leeway for the exp (and nbf, iat) of identity-verification JWTs: the customer's clock may differ.
+WIDGET_IDENTITY_CLOCK_SKEW_SECONDS = 30
+# How long an assistant's widget settings stay in the cache (saves drop them at once).
+WIDGET_PROFILE_CACHE_SECONDS = 30
+# The workspace whose widget-enabled assistant /widget/demo/ shows (manage.py seed_demo makes it).
+WIDGET_DEMO_WORKSPACE = os.environ.get("WIDGET_DEMO_WORKSPACE", "demo")
+
+# django-cors-headers: CORS only under /api/widget/, origins decided per assistant by
+# widget/cors.py, never with credentials (the widget sends no cookies).
+CORS_URLS_REGEX = r"^/api/widget/"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-Id"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- Background tasks (webhook deliveries): django-tasks-db keeps the queue in the
 # database (SQLite too) and `manage.py db_worker` runs it; ./dev serve starts one.
