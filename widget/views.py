@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 from django.templatetags.static import static
 
@@ -11,7 +11,7 @@ from core.origins import origin_allowed
 from widget.demo import demo_assistant, demo_questions
 
 
-def demo(request: HttpRequest) -> HttpResponse:
+def demo(request: HttpRequest) -> HttpResponseBase:
     """The demo page: ``?assistant=ast_…``, else the demo workspace's first widget-enabled assistant.
 
     Framable by the assistant's allowed origins (every origin when it has none): SPEC §10.

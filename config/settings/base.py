@@ -307,10 +307,6 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 # --- Assistants: who answers a visitor's message (assistants/responders.py).
 ASSISTANT_RESPONDER = os.environ.get("ASSISTANT_RESPONDER", "assistants.responders.FaqResponder")
 
-# --- Widget: /widget/demo/ shows this workspace's first widget-enabled assistant
-# (manage.py seed_demo makes the "demo" workspace and its "Help center").
-WIDGET_DEMO_WORKSPACE = os.environ.get("WIDGET_DEMO_WORKSPACE", "demo")
-
 # --- Twilio (SPEC §7). PUBLIC_BASE_URL is the address Twilio calls back (status
 # callbacks, signed webhooks); TWILIO_API_BASE_URL sends Twilio REST calls elsewhere
 # (an edge or proxy; the tests' local recorder). Empty: api.twilio.com.

@@ -1,12 +1,7 @@
-/*!
- * Parley chat widget. One tag, no framework, no build step:
- *   <script src="https://HOST/static/widget/parley-widget.js" data-assistant="ast_…" data-key="wpk_live_…" async></script>
- * Settings: a data-* attribute on the tag, or the same field on window.ParleyWidget set before it:
- *   assistant (required), key, api-base / apiBase, user-token / userToken, user-id + user-hash / userId + userHash.
- * It lives in an open shadow root styled by a constructed stylesheet (no <style> element, so a
- * CSP style-src 'self' holds); server text goes in through textContent only; the visitor token
- * stays in sessionStorage, per assistant; no cookies, ever.
- */
+/*! Parley chat widget: <script src="https://HOST/static/widget/parley-widget.js" data-assistant="ast_…" async></script>
+ * Settings: data-assistant, data-key, data-api-base, data-user-token | data-user-id + data-user-hash, or the
+ * same fields (apiBase, userToken…) on window.ParleyWidget. An open shadow root with a constructed stylesheet
+ * (CSP style-src 'self' holds); server text via textContent only; the token in sessionStorage; no cookies. */
 (() => {
 "use strict";
 const script = document.currentScript;
@@ -33,9 +28,10 @@ const CSS = `
 .root{--accent:var(--parley-accent,#4f46e5);--on-accent:var(--parley-on-accent,#fff);--soft:color-mix(in srgb,var(--accent) 12%,#fff);
 --ring:0 0 0 3px color-mix(in srgb,var(--accent) 20%,transparent);--line:1px solid #e4e7ec;--lift:0 1px 2px rgba(16,24,40,.04);
 font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Noto Sans","Helvetica Neue",Arial,sans-serif;
-color:#101828;text-align:left;direction:ltr;-webkit-font-smoothing:antialiased}
+color:#101828;text-align:left;direction:ltr;-webkit-font-smoothing:antialiased;
+letter-spacing:normal;word-spacing:normal;text-transform:none;text-indent:0;text-shadow:none;white-space:normal;visibility:visible;cursor:auto}
 .root *,.root *::before,.root *::after{box-sizing:border-box}
-button,input,textarea{font:inherit;color:inherit}
+button,input,textarea{font:inherit;color:inherit;letter-spacing:inherit;text-transform:inherit}
 button{cursor:pointer}
 [hidden]{display:none!important}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -90,7 +86,7 @@ display:grid;place-items:center}
 .field input{display:block;width:100%;margin-top:4px;padding:8px 10px;border:1px solid #d0d5dd;border-radius:8px;background:#fff;
 font-size:14px;font-weight:400}
 input:focus,textarea:focus{outline:none;border-color:var(--accent);box-shadow:var(--ring)}
-[aria-invalid=true]{border-color:#b42318}
+.field [aria-invalid=true]{border-color:#b42318}
 .card .err{color:#b42318;margin-bottom:8px}
 .btn{border:0;border-radius:8px;padding:8px 14px;font-size:14px;font-weight:600;background:var(--accent);color:var(--on-accent)}
 .btn:disabled{opacity:.6}
@@ -113,7 +109,7 @@ background:#fff;font-size:15px;line-height:1.4}
 :disabled{cursor:default}
 .send svg{width:20px;height:20px}
 .foot{display:flex;align-items:center;gap:8px;padding:0 14px 10px;background:#fff;font-size:12px;color:#667085}
-.link{border:0;background:none;padding:2px 0;color:var(--accent);font-size:12.5px;font-weight:600;text-decoration:underline;text-underline-offset:2px}
+.link{border:0;background:none;padding:2px 0;white-space:nowrap;color:var(--accent);font-size:12.5px;font-weight:600;text-decoration:underline;text-underline-offset:2px}
 .by{margin-left:auto}
 @media (max-width:480px){.panel{inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}
 .launcher{right:16px;bottom:16px}.launcher[aria-expanded=true]{display:none}}`;
@@ -283,7 +279,7 @@ function build() {
   const head = add(
     el("div", "head"),
     attrs(el("div", "avatar", (name.trim()[0] || "?").toUpperCase()), { "aria-hidden": "true" }),
-    add(el("div", "title"), el("h2", "name", name), el("p", "sub", "We usually answer right away")),
+    add(el("div", "title"), el("h2", "name", name), config ? el("p", "sub", "We usually answer right away") : ""),
     close
   );
   const log = attrs(el("ol", "log"), { role: "log", "aria-live": "polite", "aria-label": "Messages" });
@@ -504,8 +500,9 @@ async function ensureSession() {
   }
   try {
     await startSession();
-    // A verified visitor may come back to an earlier conversation.
+    // A new anonymous session's conversation is empty; a verified visitor may come back to one.
     if (identity.user_token || identity.user_id) await loadHistory();
+    else historyLoaded = true;
   } catch (e) {
     fail(e, ensureSession);
   }
@@ -570,19 +567,19 @@ async function sendMessage(text, pending) {
 }
 
 function showLead(focus) {
-  let card = ui.scroll.querySelector(".card");
-  if (!card) card = leadForm();
+  const card = ui.scroll.querySelector(".card") || leadForm();
+  ui.leadLink.hidden = true;
   if (focus) card.querySelector("input[type=email]")?.focus();
 }
 function leadForm() {
   const card = attrs(el("form", "card"), { "aria-label": "Leave your contact details", novalidate: "" });
   const inputs = {};
   const fields = [
-    ["name", "Name (optional)", "text", "name"],
-    ["email", "Email", "email", "email"],
-    ["phone", "Phone (optional, international: +44 20 7946 0958)", "tel", "tel"],
-  ].map(([key, label, type, autocomplete]) => {
-    inputs[key] = attrs(el("input"), { name: key, type, autocomplete });
+    ["name", "Name (optional)", "text", "name", ""],
+    ["email", "Email", "email", "email", "you@example.com"],
+    ["phone", "Phone (optional)", "tel", "tel", "+44 20 7946 0958"],
+  ].map(([key, label, type, autocomplete, placeholder]) => {
+    inputs[key] = attrs(el("input"), { name: key, type, autocomplete, placeholder });
     return add(el("label", "field", label), inputs[key]);
   });
   const err = attrs(el("p", "err"), { id: "parley-lead-error" });
@@ -599,6 +596,7 @@ function leadForm() {
   );
   later.addEventListener("click", () => {
     card.remove();
+    ui.leadLink.hidden = !config.lead_capture;
     ui.input.focus();
   });
   const problem = (text, field) => {
