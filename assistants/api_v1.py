@@ -12,18 +12,27 @@ from rest_framework.response import Response
 
 from apikeys.api import ApiV1View
 from assistants.models import Assistant, Conversation, Message
-from assistants.payloads import assistant_payload, conversation_payload, message_payload
+from assistants.payloads import assistant_payload, completion_payload, conversation_payload, message_payload
 from assistants.schema import (
     AGENT_REPLY_EXAMPLES,
     AGENT_REPLY_REFUSED,
+    ASSISTANT_ID,
+    COMPLETION_REQUEST_EXAMPLES,
     CONVERSATION_FILTERS,
     CONVERSATION_ID,
     AssistantSerializer,
+    CompletionSerializer,
     ConversationSerializer,
     MessageSerializer,
 )
-from assistants.selectors import chat_messages, conversation_get, conversation_list
-from assistants.services import conversation_agent_reply
+from assistants.selectors import (
+    api_conversation_get,
+    chat_messages,
+    conversation_get,
+    conversation_list,
+    workspace_assistant_get,
+)
+from assistants.services import assistant_completion, conversation_agent_reply
 from core.api_filters import choice_param, datetime_param
 from core.openapi import LIST_PARAMETERS, page_of
 from core.pagination import paginated
@@ -115,3 +124,48 @@ class ConversationMessagesApi(_View):
             else request.build_absolute_uri(callback_path),
         )
         return Response(message_payload(message), status=status.HTTP_201_CREATED)
+
+
+class CompletionTurnInput(StrictSerializer):
+    role = serializers.ChoiceField(choices=["user"], help_text="Only user turns: the assistant writes its own.")
+    content = serializers.CharField(max_length=Message.MAX_BODY_LENGTH)
+
+
+@extend_schema_serializer(examples=COMPLETION_REQUEST_EXAMPLES)
+class CompletionInput(StrictSerializer):
+    """New user turns, and optionally the conversation they continue."""
+
+    MAX_TURNS = 20
+
+    messages = CompletionTurnInput(many=True, min_length=1, max_length=MAX_TURNS)  # type: ignore[call-arg]  # DRF passes them to ListSerializer; the stubs lack them
+    conversation_id = serializers.CharField(required=False, max_length=32)
+
+
+class CompletionApi(_View):
+    required_scopes = {"POST": "chat:write"}
+
+    @extend_schema(
+        operation_id="create_completion",
+        summary="Ask an assistant",
+        description=(
+            "Stores the new user turns and answers with the assistant's reply, from the same responder as "
+            "the widget. Without `conversation_id` a new conversation starts on channel `api`; with it, that "
+            "conversation (one of this assistant's, started by an earlier completion) continues."
+        ),
+        parameters=[ASSISTANT_ID],
+        request=CompletionInput,
+        responses={200: CompletionSerializer},
+    )
+    def post(self, request: Request, assistant_id: str) -> Response:
+        assistant = workspace_assistant_get(workspace_id=self.key.workspace_id, public_id=assistant_id)
+        data = CompletionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation_id = data.validated_data.get("conversation_id")
+        conversation = api_conversation_get(assistant=assistant, public_id=conversation_id) if conversation_id else None
+        conversation, reply = assistant_completion(
+            assistant=assistant,
+            actor=self.actor,
+            turns=[turn["content"] for turn in data.validated_data["messages"]],
+            conversation=conversation,
+        )
+        return Response(completion_payload(conversation, reply))

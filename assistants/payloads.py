@@ -39,3 +39,11 @@ def message_payload(message: Message) -> dict[str, Any]:
         "delivery_status": message.delivery_status or None,
         "created_at": iso(message.created_at),
     }
+
+
+def completion_payload(conversation: Conversation, reply: Message) -> dict[str, Any]:
+    return {
+        "id": reply.public_id,
+        "conversation_id": conversation.public_id,
+        "message": {"role": reply.role, "content": reply.body, "created_at": iso(reply.created_at)},
+    }

@@ -106,3 +106,51 @@ AGENT_REPLY_REFUSED = error_response(
 AGENT_REPLY_EXAMPLES = [
     OpenApiExample("agent reply", value={"body": "Your refund is on its way."}, request_only=True),
 ]
+
+
+COMPLETION_EXAMPLE: dict[str, Any] = {
+    "id": "msg_Qm4Zp7Lx2Vb9Nc3D",
+    "conversation_id": "conv_Nc3DQm4Zp7Lx2Vb9",
+    "message": {
+        "role": "assistant",
+        "content": "Reply to your order email within 30 days of delivery.",
+        "created_at": "2026-12-01T10:00:01Z",
+    },
+}
+
+
+@extend_schema_serializer(component_name="CompletionMessage")
+class CompletionMessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["assistant"])
+    content = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+@extend_schema_serializer(
+    component_name="Completion",
+    examples=[OpenApiExample("completion", value=COMPLETION_EXAMPLE, response_only=True)],
+)
+class CompletionSerializer(serializers.Serializer):
+    """The assistant's answer (``assistants.payloads.completion_payload``)."""
+
+    id = serializers.CharField(help_text="The reply's message id (msg_…).")
+    conversation_id = serializers.CharField(help_text="Send it with the next turns to continue (conv_…).")
+    message = CompletionMessageSerializer()
+
+
+ASSISTANT_ID = path_id("assistant_id", "An assistant's id.", ASSISTANT_EXAMPLE["id"])
+COMPLETION_REQUEST_EXAMPLES = [
+    OpenApiExample(
+        "a question",
+        value={"messages": [{"role": "user", "content": "How do I get a refund?"}]},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "continuing",
+        value={
+            "messages": [{"role": "user", "content": "And for orders shipped abroad?"}],
+            "conversation_id": COMPLETION_EXAMPLE["conversation_id"],
+        },
+        request_only=True,
+    ),
+]

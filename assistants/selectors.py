@@ -54,6 +54,27 @@ def conversation_list(
     return conversations
 
 
+def workspace_assistant_get(*, workspace_id: int, public_id: str) -> Assistant:
+    """An assistant of the workspace (an API key sees them all, whatever their visibility)."""
+    assistant = Assistant.objects.filter(workspace_id=workspace_id, public_id=public_id).first()
+    if assistant is None:
+        raise NotFound("No such assistant.", hint="Use an id from GET /api/v1/assistants.")
+    return assistant
+
+
+def api_conversation_get(*, assistant: Assistant, public_id: str) -> Conversation:
+    """A conversation that completions of ``assistant`` may continue: its own, on channel ``api``."""
+    conversation = Conversation.objects.filter(
+        assistant=assistant, public_id=public_id, channel=Conversation.Channel.API
+    ).first()
+    if conversation is None:
+        raise NotFound(
+            "No such conversation of this assistant.",
+            hint="Use the conversation_id of an earlier completion of this assistant, or leave it out to start one.",
+        )
+    return conversation
+
+
 def conversation_get(*, workspace_id: int, public_id: str) -> Conversation:
     conversation = (
         Conversation.objects.select_related("assistant", "contact")

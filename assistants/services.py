@@ -264,6 +264,24 @@ def conversation_visitor_message(*, conversation: Conversation, actor: Actor, bo
     return message, reply
 
 
+@transaction.atomic
+def assistant_completion(
+    *, assistant: Assistant, actor: Actor, turns: list[str], conversation: Conversation | None = None
+) -> tuple[Conversation, Message]:
+    """A server's question to an assistant (``POST /api/v1/assistants/{id}/completions``).
+
+    Stores the new user turns in ``conversation`` (a new one on channel ``api`` when
+    ``None``) and the responder's reply to the last of them; returns both.
+    """
+    if conversation is None:
+        conversation = _start(assistant, actor, channel=Conversation.Channel.API)
+    for turn in turns:
+        _message(conversation, actor, role=Message.Role.USER, body=turn)
+    reply = _reply(conversation, turns[-1])
+    conversation.save(update_fields=["updated_at"])
+    return conversation, reply
+
+
 class NoPhoneToText(Conflict):
     message = "This SMS conversation has no phone number to text."
 

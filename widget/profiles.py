@@ -19,6 +19,7 @@ from accounts.models import Workspace
 from assistants.models import Assistant
 
 _MISSING = "missing"
+MAX_ID_LENGTH = 32  # Assistant.public_id's max_length: a longer id is nobody's
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def _cache_key(public_id: str) -> str:
 
 def widget_profile(public_id: str) -> WidgetProfile | None:
     """The profile of a widget-enabled assistant, or ``None`` (unknown, or its widget is off)."""
+    if not 0 < len(public_id) <= MAX_ID_LENGTH:
+        return None
     key = _cache_key(public_id)
     cached = cache.get(key)
     if cached == _MISSING:
@@ -65,11 +68,7 @@ def widget_profile(public_id: str) -> WidgetProfile | None:
             return WidgetProfile(**cached)
         except TypeError:  # written by another release
             pass
-    assistant = (
-        Assistant.objects.select_related("workspace").filter(public_id=public_id, widget_enabled=True).first()
-        if len(public_id) <= Assistant._meta.get_field("public_id").max_length  # type: ignore[operator]  # an int
-        else None
-    )
+    assistant = Assistant.objects.select_related("workspace").filter(public_id=public_id, widget_enabled=True).first()
     profile = WidgetProfile.from_assistant(assistant) if assistant else None
     timeout = settings.WIDGET_PROFILE_CACHE_SECONDS
     cache.set(key, asdict(profile) if profile else _MISSING, timeout if profile else min(timeout, 10))

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -108,8 +109,8 @@ def visitor_lead_capture(*, session: VisitorSession, ip: str, email: str, phone:
     emit(
         "lead.captured",
         workspace_id=conversation.workspace_id,
-        data={
-            "contact": contact_payload(contact),
+        data={  # the contact itself, and where it was captured (flat: what no-code tools map best)
+            **contact_payload(contact),
             "conversation": conversation.public_id,
             "assistant": session.assistant.public_id,
             "visitor_id": session.visitor.public_id,
@@ -156,3 +157,11 @@ def visitor_ticket_create(*, profile: WidgetProfile, ip: str, email: str, subjec
         body=message,
         contact=contact,
     )
+
+
+def visitor_sessions_prune() -> int:
+    """Delete the sessions whose tokens can no longer be used (idle or past the cap); returns how many."""
+    now = timezone.now()
+    idle = now - timedelta(seconds=settings.WIDGET_SESSION_IDLE_SECONDS)
+    deleted, _ = VisitorSession.objects.filter(Q(absolute_expires_at__lte=now) | Q(last_seen_at__lte=idle)).delete()
+    return deleted

@@ -62,6 +62,7 @@ def one_of_each(workspace) -> dict[str, str]:
     assistant = factories.make_assistant(workspace)
     contact = factories.make_contact(workspace)
     return {
+        "assistant_id": assistant.public_id,
         "contact_id": contact.public_id,
         "ticket_id": factories.make_ticket(workspace, contact=contact).public_id,
         "conversation_id": factories.make_conversation(assistant).public_id,

@@ -42,7 +42,9 @@ class Visitor:
 
     def post(self, endpoint: str, body: Any = None, **headers: str) -> Any:
         return self.client.post(
-            self.url(endpoint), body if body is not None else {}, content_type="application/json",
+            self.url(endpoint),
+            body if body is not None else {},
+            content_type="application/json",
             headers=self.headers(**headers),
         )
 

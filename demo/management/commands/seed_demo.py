@@ -32,6 +32,7 @@ ASSISTANTS: dict[str, dict[str, Any]] = {
     "Help center": {
         "visibility": Assistant.Visibility.PUBLIC,
         "widget_enabled": True,
+        "lead_capture": True,
         "greeting": "Hi! Ask me about our opening hours, refunds or shipping.",
         "faq": [
             {"question": "What are your opening hours?", "answer": "Monday to Friday, 9:00 to 17:00 (CET)."},
@@ -105,6 +106,7 @@ class Command(BaseCommand):
             self.stdout.write(f"    {email:<28} {role}")
         self.stdout.write(f"  Support staff: {url}/admin/ as {SUPPORT_EMAIL} (same password; the Support group)")
         self.stdout.write(f"  Demo assistants: {', '.join(_label(name, spec) for name, spec in ASSISTANTS.items())}")
+        self.stdout.write(f"  Chat widget demo (the Help center assistant): {url}/widget/demo/")
         if ApiKey.objects.filter(workspace=workspace, name=DEMO_KEY_NAME).exists():
             self.stdout.write("  The demo API key exists already (shown only when it was created).")
             return

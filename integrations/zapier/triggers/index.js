@@ -59,6 +59,11 @@ module.exports = [
     event: 'lead.captured',
     label: 'Lead Captured',
     description: 'Triggers when a widget visitor leaves their email or phone.',
-    sample: contactSample,
+    sample: {
+      ...contactSample,
+      conversation: 'conv_0123456789abcdefghij',
+      assistant: 'ast_0123456789abcdefghij',
+      visitor_id: 'vis_0123456789abcdefghij',
+    },
   }),
 ];
