@@ -11,7 +11,7 @@ const setting = (attr, field = attr) =>
   script.dataset[attr] || (typeof conf[field] === "string" ? conf[field] : "");
 const assistantId = setting("assistant");
 if (!/^ast_[A-Za-z0-9]+$/.test(assistantId)) {
-  console.warn("Parley widget: set data-assistant to your assistant's id (ast_…) on the script tag.");
+  console.warn("Parley widget: data-assistant must be an assistant's id (ast_…).");
   return;
 }
 const apiBase = (setting("apiBase") || new URL(script.src, location.href).origin).replace(/\/+$/, "");
@@ -28,7 +28,7 @@ const CSS = `
 .root{--accent:var(--parley-accent,#4f46e5);--on-accent:var(--parley-on-accent,#fff);--soft:color-mix(in srgb,var(--accent) 12%,#fff);
 --ring:0 0 0 3px color-mix(in srgb,var(--accent) 20%,transparent);--line:1px solid #e4e7ec;--lift:0 1px 2px rgba(16,24,40,.04);
 font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Noto Sans","Helvetica Neue",Arial,sans-serif;
-color:#101828;text-align:left;direction:ltr;-webkit-font-smoothing:antialiased;
+color:#101828;text-align:left;direction:ltr;
 letter-spacing:normal;word-spacing:normal;text-transform:none;text-indent:0;text-shadow:none;white-space:normal;visibility:visible;cursor:auto}
 .root *,.root *::before,.root *::after{box-sizing:border-box}
 button,input,textarea{font:inherit;color:inherit;letter-spacing:inherit;text-transform:inherit}
@@ -38,8 +38,8 @@ button{cursor:pointer}
 :focus-visible{outline:3px solid color-mix(in srgb,var(--accent) 50%,#fff);outline-offset:2px}
 .launcher{position:fixed;right:24px;bottom:24px;z-index:2147483000;width:60px;height:60px;border:0;border-radius:50%;
 background:var(--accent);color:var(--on-accent);display:flex;align-items:center;justify-content:center;
-box-shadow:0 8px 24px rgba(16,24,40,.22),0 2px 6px rgba(16,24,40,.12);transition:transform .15s}
-.launcher:hover{transform:scale(1.05)}
+box-shadow:0 8px 24px rgba(16,24,40,.22),0 2px 6px rgba(16,24,40,.12)}
+.launcher:hover,.send:hover:enabled,.btn:hover:enabled{filter:brightness(1.1)}
 .launcher svg{width:28px;height:28px}
 .launcher .x,[aria-expanded=true] .bubble{display:none}
 [aria-expanded=true] .x{display:block}
@@ -78,8 +78,9 @@ display:grid;place-items:center}
 .dot:nth-child(2){animation-delay:.2s}
 .dot:nth-child(3){animation-delay:.4s}
 @keyframes blink{0%,80%,100%{opacity:.3}40%{opacity:1}}
-@media (prefers-reduced-motion:reduce){.dot,.launcher{animation:none;transition:none}}
-.card{margin:14px 0 4px;padding:14px;border:var(--line);border-radius:12px;background:#fff;box-shadow:var(--lift)}
+@media (prefers-reduced-motion:reduce){.dot{animation:none}}
+.msg.form{align-self:stretch;max-width:none}
+.card{padding:14px;border:var(--line);border-radius:12px;background:#fff;box-shadow:var(--lift)}
 .card h3{margin:0 0 2px;font-size:14px;font-weight:650}
 .card p{margin:0 0 10px;font-size:13px;color:#5b6474}
 .field{display:block;margin:0 0 8px;font-size:13px;font-weight:550;color:#344054}
@@ -112,11 +113,13 @@ background:#fff;font-size:15px;line-height:1.4}
 .link{border:0;background:none;padding:2px 0;white-space:nowrap;color:var(--accent);font-size:12.5px;font-weight:600;text-decoration:underline;text-underline-offset:2px}
 .by{margin-left:auto}
 @media (max-width:480px){.panel{inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}
-.launcher{right:16px;bottom:16px}.launcher[aria-expanded=true]{display:none}}`;
+.launcher{right:16px;bottom:16px}.launcher[aria-expanded=true]{display:none}
+.compose textarea,.field input{font-size:16px}}`;
 
 // ---------- helpers ----------
 function el(tag, cls, text) {
   const node = document.createElement(tag);
+  if (tag === "button") node.type = "button"; // submit only when set so
   if (cls) node.className = cls;
   if (text != null) node.textContent = text;
   return node;
@@ -160,11 +163,11 @@ function applyTheme(host, color) {
   host.style.setProperty("--parley-on-accent", r * 0.299 + g * 0.587 + b * 0.114 > 170 ? "#101828" : "#fff"); // YIQ
 }
 const seconds = (header) => Math.max(0, parseInt(header, 10) || 0); // Parley sends delta-seconds
-const offersFollowUp = (reply) =>
-  reply.follow_up === true || (/follow[ -]?up|get back to you/i.test(reply.body) && /email|phone/i.test(reply.body));
+// The default responder's offer of a human follow-up asks for an email or phone number.
+const offersFollowUp = ({ body }) => /follow[ -]?up|get back to you/i.test(body) && /email|phone/i.test(body);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 
-// ---------- storage: sessionStorage, or this page view's memory when it is blocked ----------
+// ---------- storage: sessionStorage, or memory when it is blocked ----------
 let memory = null;
 function load() {
   try {
@@ -269,12 +272,12 @@ function build() {
   const name = config?.name || "Chat";
   applyTheme(host, config?.theme?.color);
 
-  const launcher = attrs(el("button", "launcher"), { type: "button", "aria-controls": "parley-panel" });
+  const launcher = attrs(el("button", "launcher"), { "aria-controls": "parley-panel" });
   add(launcher, icon("bubble"), icon("x"));
 
   const panel = attrs(el("div", "panel"), { id: "parley-panel", role: "dialog", "aria-modal": "true", "aria-label": `Chat with ${name}` });
   panel.hidden = true;
-  const close = attrs(el("button", "close"), { type: "button", "aria-label": "Close chat" });
+  const close = attrs(el("button", "close"), { "aria-label": "Close chat" });
   close.append(icon("x"));
   const head = add(
     el("div", "head"),
@@ -291,7 +294,7 @@ function build() {
   const send = attrs(el("button", "send"), { type: "submit", "aria-label": "Send message" });
   send.append(icon("send"));
   const compose = add(el("form", "compose"), attrs(el("label", "sr", `Message ${name}`), { for: input.id }), input, send);
-  const leadLink = attrs(el("button", "link", "Leave your email for a follow-up"), { type: "button" });
+  const leadLink = el("button", "link", "Leave your email for a follow-up");
   leadLink.hidden = !config?.lead_capture;
   const foot = add(el("div", "foot"), leadLink, el("span", "by", "Powered by Parley"));
 
@@ -379,7 +382,7 @@ function addMessage(msg) {
   if (role === "assistant" && msg.id) li.append(rating(msg.id));
   if (msg.id) rendered[msg.id] = li;
   ui.log.insertBefore(li, ui.log.querySelector(".typing"));
-  scrollDown();
+  if (!ui.shadow.activeElement?.closest(".card")) scrollDown(); // not away from a form being filled
   return li;
 }
 function rating(messageId) {
@@ -387,7 +390,7 @@ function rating(messageId) {
   const given = session?.rated?.[messageId];
   const thanks = el("span", "", given ? "Thanks for the feedback" : "");
   const buttons = [["up", "Helpful"], ["down", "Not helpful"]].map(([value, label]) => {
-    const b = attrs(el("button"), { type: "button", "aria-label": label, "aria-pressed": String(given === value) });
+    const b = attrs(el("button"), { "aria-label": label, "aria-pressed": String(given === value) });
     b.append(icon(value));
     b.disabled = !!given;
     b.addEventListener("click", async () => {
@@ -425,11 +428,8 @@ function note(text, kind, again) {
   ui.notice.dataset.kind = kind;
   ui.notice.append(el("span", "", text));
   if (again) {
-    const b = attrs(el("button", "btn", "Retry"), { type: "button" });
-    b.addEventListener("click", () => {
-      clearNote();
-      again();
-    });
+    const b = el("button", "btn", "Retry");
+    b.addEventListener("click", () => (clearNote(), again()));
     ui.notice.append(b);
   }
   ui.notice.hidden = false;
@@ -439,21 +439,15 @@ function clearNote() {
   ui.notice.textContent = "";
 }
 // A refusal that no retry mends, with a console note for the site owner; else "".
-function refusal(e) {
-  const origin = location.origin;
-  if (e.code === "origin_not_allowed") {
-    warn(`this website's origin (${origin}) is not allowed. Site owner: add ${origin} to the assistant's allowed origins.`);
-    return "origin";
-  }
-  if (e.code === "identity_verification_failed") {
-    warn("identity verification failed: sign user_token (or user_hash) with the assistant's identity secret.");
-    return "identity";
-  }
-  if (/^(api_key_|invalid_api_key)/.test(e.code)) {
-    warn(`data-key was refused (${e.code}): use an active publishable key of the assistant's workspace.`);
-    return "key";
-  }
-  return "";
+function refusal({ code }) {
+  const here = location.origin;
+  const [kind, text] =
+    {
+      origin_not_allowed: ["origin", `this website's origin (${here}) is not allowed. Site owner: add ${here} to the assistant's allowed origins.`],
+      identity_verification_failed: ["identity", "identity verification failed: sign user_token (or user_hash) with the identity secret."],
+    }[code] || (/^(api_key_|invalid_api_key)/.test(code) ? ["key", `data-key was refused (${code}): use a live publishable key.`] : [""]);
+  if (kind) warn(text);
+  return kind;
 }
 const REFUSALS = {
   origin: ["This chat isn't enabled for this website.", "If you run this site, the browser console says how to turn it on."],
@@ -567,7 +561,7 @@ async function sendMessage(text, pending) {
 }
 
 function showLead(focus) {
-  const card = ui.scroll.querySelector(".card") || leadForm();
+  const card = ui.log.querySelector(".card") || leadForm();
   ui.leadLink.hidden = true;
   if (focus) card.querySelector("input[type=email]")?.focus();
 }
@@ -585,7 +579,7 @@ function leadForm() {
   const err = attrs(el("p", "err"), { id: "parley-lead-error" });
   err.hidden = true;
   const ok = attrs(el("button", "btn", "Send"), { type: "submit" });
-  const later = attrs(el("button", "btn ghost", "Not now"), { type: "button" });
+  const later = el("button", "btn ghost", "Not now");
   add(
     card,
     el("h3", "", "Get a follow-up from the team"),
@@ -595,7 +589,7 @@ function leadForm() {
     add(el("div", "row"), ok, later)
   );
   later.addEventListener("click", () => {
-    card.remove();
+    item.remove();
     ui.leadLink.hidden = !config.lead_capture;
     ui.input.focus();
   });
@@ -623,7 +617,7 @@ function leadForm() {
       await authed("POST", "/lead", body);
       remember("lead", true);
       const thanks = `Thanks${body.name ? `, ${body.name}` : ""}! We'll get back to you at ${body.email || body.phone}.`;
-      card.replaceChildren(attrs(el("p", "done", thanks), { role: "status" }));
+      card.replaceChildren(el("p", "done", thanks)); // in the log, which announces it
       ui.leadLink.hidden = true;
     } catch (e) {
       ok.disabled = false;
@@ -632,7 +626,9 @@ function leadForm() {
       fail(e, () => card.requestSubmit());
     }
   });
-  ui.scroll.append(card);
+  // In the conversation, where it was offered (the log announces it); later messages come after it.
+  const item = add(el("li", "msg form"), card);
+  ui.log.insertBefore(item, ui.log.querySelector(".typing"));
   scrollDown();
   return card;
 }

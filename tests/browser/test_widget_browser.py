@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import jwt
 import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from accounts.actors import Actor
 from apikeys.models import ApiKey
-from assistants.models import Assistant
+from assistants.models import Assistant, Conversation
 from assistants.responders import FOLLOW_UP_REPLY
+from assistants.services import assistant_identity_secret_rotate, assistant_update
 from tests import factories
 from tests.browser.test_settings_pages_browser import watch
 from widget.models import Feedback, VisitorSession
@@ -39,7 +43,8 @@ OFFLINE = "Can't reach the chat right now. Check your connection and try again."
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Acme Store</title><link rel="stylesheet" href="/site.css"></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Acme Store</title><link rel="stylesheet" href="/site.css"></head>
 <body>
   <h1>Acme Store</h1>
   <p>Our shop, with Parley's chat widget embedded.</p>
@@ -247,7 +252,7 @@ def test_an_origin_the_assistant_does_not_allow_is_told_so(site, page: Page, art
     assert [p for p in problems if "/config" not in p and "status of 403" not in p] == []
 
 
-def test_rate_limit_message_then_sending_again(site, page: Page, settings):
+def test_rate_limit_message_then_sending_again(site, page: Page, settings, artifacts):
     widget_assistant(site)
     settings.WIDGET_RATE_LIMITS = {**settings.WIDGET_RATE_LIMITS, "chat": "1/m"}
     page.goto(site.url)
@@ -260,6 +265,7 @@ def test_rate_limit_message_then_sending_again(site, page: Page, settings):
     expect(page.get_by_label("Message Acme Help")).to_have_value("And shipping?")
     expect(page.get_by_role("button", name="Send message")).to_be_disabled()
     expect(log(page)).not_to_contain_text("And shipping?")
+    page.get_by_role("dialog").screenshot(path=artifacts / "widget-rate-limited.png")
 
 
 def test_a_network_failure_offers_retry(site, page: Page, artifacts):
@@ -343,3 +349,99 @@ def test_the_demo_page(live_server, page: Page, artifacts):
     page.mouse.move(0, 0)  # off the launcher: no hover transition in the picture
     page.screenshot(path=artifacts / "widget-demo.png")
     assert problems == []  # no CSP violation: the constructed stylesheet passes style-src 'self'
+
+
+def verified_assistant(site: Site) -> tuple[Assistant, str]:
+    """An assistant that requires identity verification, and its identity secret."""
+    assistant = widget_assistant(site)
+    actor = Actor.for_user(factories.owner_of(assistant.workspace))
+    secret = assistant_identity_secret_rotate(assistant=assistant, actor=actor)
+    assistant_update(assistant=assistant, actor=actor, identity_verification="required")
+    return assistant, secret
+
+
+def user_token(secret: str, user_id: str) -> str:
+    """What docs/examples/widget_identity.py makes on the customer's server."""
+    return jwt.encode({"sub": user_id, "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+
+
+def test_a_verified_visitor_finds_the_conversation_on_another_device(site, page: Page, browser):
+    _assistant, secret = verified_assistant(site)
+    site.extra = f'data-user-token="{user_token(secret, "customer-7")}"'
+    page.goto(site.url)
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    ask(page, "How do I get a refund?")
+    expect(log(page)).to_contain_text("Reply to your order email")
+
+    # Another browser (no sessionStorage), a fresh token for the same user: the same conversation.
+    site.extra = f'data-user-token="{user_token(secret, "customer-7")}"'
+    other = browser.new_context()
+    try:
+        elsewhere = other.new_page()
+        elsewhere.goto(site.url)
+        elsewhere.get_by_role("button", name="Open chat with Acme Help").click()
+        expect(log(elsewhere)).to_contain_text("How do I get a refund?")
+        expect(log(elsewhere)).to_contain_text("Reply to your order email")
+    finally:
+        other.close()
+
+
+def test_identity_required_without_one_asks_to_sign_in(site, page: Page):
+    verified_assistant(site)
+    warned = warnings(page)
+    page.goto(site.url)
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    expect(page.get_by_text("Please sign in to chat with us.")).to_be_visible()
+    expect(page.get_by_label("Message Acme Help")).to_be_hidden()
+    assert any("identity verification is required" in w for w in warned), warned
+
+
+def test_a_wrong_user_hash_is_refused_clearly(site, page: Page):
+    verified_assistant(site)
+    site.extra = 'data-user-id="customer-7" data-user-hash="00"'
+    page.goto(site.url)
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    expect(page.get_by_text("We couldn't verify who you are.")).to_be_visible()
+
+
+def test_an_agent_reply_arrives_while_the_panel_is_open(site, live_server, page: Page, artifacts):
+    assistant = widget_assistant(site)
+    _key, plain = factories.make_key(assistant.workspace, scopes=["chat:write"])
+    page.clock.install()
+    page.goto(site.url)
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    ask(page, "Can I speak to a person about my invoice?")
+    expect(log(page)).to_contain_text(FOLLOW_UP_REPLY)
+    conversation = Conversation.objects.get(assistant=assistant)
+    answered = requests.post(
+        f"{live_server.url}/api/v1/conversations/{conversation.public_id}/messages",
+        json={"body": "Hi, this is Sam from billing: your invoice is on its way."},
+        headers={"Authorization": f"Bearer {plain}"},
+        timeout=10,
+    )
+    assert answered.status_code == 201, answered.text
+    page.clock.run_for(11_000)  # the widget looks at the history every 10 seconds while open
+    agent = log(page).get_by_role("listitem").filter(has_text="Sam from billing")
+    expect(agent).to_contain_text("Support team")
+    expect(log(page).get_by_text("Can I speak to a person about my invoice?")).to_have_count(1)
+    page.get_by_role("dialog").screenshot(path=artifacts / "widget-agent.png")
+
+
+def test_small_screens_get_the_whole_viewport(site, browser, artifacts):
+    widget_assistant(site)
+    phone = browser.new_context(viewport={"width": 390, "height": 760}, is_mobile=True, has_touch=True)
+    try:
+        page = phone.new_page()
+        page.goto(site.url)
+        page.get_by_role("button", name="Open chat with Acme Help").tap()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        assert dialog.bounding_box() == {"x": 0, "y": 0, "width": 390, "height": 760}
+        page.get_by_role("button", name="Close chat").tap()
+        expect(dialog).to_be_hidden()
+        page.get_by_role("button", name="Open chat with Acme Help").tap()
+        ask(page, "How long does shipping take?")
+        expect(log(page)).to_contain_text("2–4 working days in the EU")
+        page.screenshot(path=artifacts / "widget-mobile.png")
+    finally:
+        phone.close()
