@@ -20,7 +20,16 @@ from apikeys import keys
 from apikeys.records import KeyRecord
 from apikeys.selectors import api_key_lookup
 from core.context import request_state
-from core.errors import KEY_HEADER_HINT, ApiKeyExpired, ApiKeyRequired, ApiKeyRevoked, InvalidApiKey, RateLimited
+from core.dbhealth import database_health
+from core.errors import (
+    KEY_HEADER_HINT,
+    ApiKeyExpired,
+    ApiKeyRequired,
+    ApiKeyRevoked,
+    InvalidApiKey,
+    RateLimited,
+    ServiceUnavailable,
+)
 from core.net import client_ip
 
 AUTH_FAILURE_GROUP = "apikeys.auth-failure"
@@ -70,6 +79,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if keys.kind_of(plain) is None:
             self._count_failure(request)
             raise InvalidApiKey
+        if not database_health.is_up():  # even a cached key: its liveness cannot be vouched for
+            raise ServiceUnavailable
         record, counted = api_key_lookup(keys.digest(plain))
         if record is None:
             self._count_failure(request)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
+from functools import reduce
 
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User, Workspace
 from assistants import permissions
-from assistants.models import Assistant, Conversation, Message
+from assistants.models import Assistant, Conversation, FaqEntry, Message
+from assistants.responders import FaqMatch, faq_matches, words
 from core.crypto import decrypt
 from core.errors import NotFound
 
@@ -90,3 +95,33 @@ def identity_secrets(assistant_pk: int) -> list[str]:
     """The identity secrets that verify this assistant's visitors now (plain; never log them)."""
     encrypted = Assistant.objects.filter(pk=assistant_pk).values_list("identity_secret_encrypted", flat=True).first()
     return [decrypt(encrypted)] if encrypted else []
+
+
+def faq_entries(assistant_pk: int) -> list[FaqEntry]:
+    return list(FaqEntry.objects.filter(assistant_id=assistant_pk).order_by("position", "id"))
+
+
+def faq_search(*, assistant_pk: int, query: str, limit: int = 10) -> list[FaqMatch]:
+    """The assistant's FAQ entries matching ``query``, best first, each with a score in 0..1.
+
+    On PostgreSQL: full-text search (English stemming, question words weighted above
+    answer words, any word may match). Elsewhere (SQLite): the responder's portable
+    ranking, ``faq_matches``. Either way only the words of ``query`` are used, never
+    its syntax, so no query can inject search operators.
+    """
+    entries = FaqEntry.objects.filter(assistant_id=assistant_pk)
+    if connection.vendor != "postgresql":
+        return faq_matches(entries.order_by("position", "id"), query)[:limit]
+    terms = sorted(words(query))
+    if not terms:
+        return []
+    search = reduce(operator.or_, (SearchQuery(term, config="english") for term in terms))
+    vector = SearchVector("question", weight="A", config="english") + SearchVector(
+        "answer", weight="B", config="english"
+    )
+    ranked = (
+        entries.annotate(rank=SearchRank(vector, search, normalization=32))
+        .filter(rank__gt=0)
+        .order_by("-rank", "position", "id")[:limit]
+    )
+    return [FaqMatch(entry=entry, score=round(float(entry.rank), 3)) for entry in ranked]

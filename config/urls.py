@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
     path("api/widget/", include("widget.urls_api")),
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
@@ -24,3 +25,5 @@ urlpatterns = [
     path("widget/", include("widget.urls")),
     path("", include("accounts.urls")),
 ]
+
+handler500 = "core.views.server_error"

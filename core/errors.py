@@ -19,6 +19,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from core.context import request_state
+from core.dbhealth import DATABASE_ERRORS, database_health
 
 KEY_HEADER_HINT = "Send the key as Authorization: Bearer <key>; keys in the URL are refused."
 
@@ -101,10 +102,19 @@ class PayloadTooLarge(ServiceError):
 
 class RateLimited(ServiceError):
     status_code, code, message = 429, "rate_limited", "Too many requests. Retry later."
+    retry_after: int
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class ServiceUnavailable(ServiceError):
+    """The database is unreachable: nothing was committed, retry (SPEC §10)."""
+
+    status_code, code, message = 503, "service_unavailable", "Service temporarily unavailable."
+    hint = "Nothing was changed. Retry after the Retry-After seconds."
+    retry_after = 5
 
 
 class ApiAuthenticationError(ServiceError, exceptions.AuthenticationFailed):
@@ -162,7 +172,7 @@ def error_response(request: HttpRequest, status_code: int, code: str, message: s
 def service_error_response(request: HttpRequest, exc: ServiceError) -> JsonResponse:
     """A ``ServiceError`` raised outside DRF (middleware), as JSON."""
     response = error_response(request, exc.status_code, exc.code, exc.message, **exc.error_fields())
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, (RateLimited, ServiceUnavailable)):
         response["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -182,6 +192,9 @@ def _as_service_error(exc: Exception) -> ServiceError | None:
     """DRF's and Django's own exceptions, in our family; ``None`` for a real server error."""
     if isinstance(exc, ServiceError):
         return exc
+    if isinstance(exc, DATABASE_ERRORS):
+        database_health.mark_down(exc)
+        return ServiceUnavailable()
     if isinstance(exc, exceptions.ValidationError):
         return InvalidInput(_validation_fields(exc.detail))
     if isinstance(exc, exceptions.ParseError):
@@ -214,7 +227,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if error is None:
         return None  # a real server error: ApiJsonErrorsMiddleware answers 500 server_error
     headers: dict[str, str] = {}
-    if isinstance(error, RateLimited):
+    if isinstance(error, (RateLimited, ServiceUnavailable)):
         headers["Retry-After"] = str(error.retry_after)
     auth_header = getattr(exc, "auth_header", None)
     if auth_header and error.status_code == 401:

@@ -12,7 +12,15 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 
 from core.context import RequestState
-from core.errors import NotFound, PayloadTooLarge, ServiceError, error_response, service_error_response
+from core.dbhealth import DATABASE_ERRORS, database_health
+from core.errors import (
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    ServiceUnavailable,
+    error_response,
+    service_error_response,
+)
 from core.net import client_ip
 
 access_logger = logging.getLogger("parley.request")
@@ -126,6 +134,9 @@ class ApiJsonErrorsMiddleware:
             return service_error_response(request, NotFound())
         if isinstance(exception, ServiceError):
             return service_error_response(request, exception)
+        if isinstance(exception, DATABASE_ERRORS):
+            database_health.mark_down(exception)
+            return service_error_response(request, ServiceUnavailable())
         logging.getLogger("django.request").error(
             "Unhandled exception on %s", request.path, exc_info=(type(exception), exception, exception.__traceback__)
         )

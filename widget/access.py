@@ -1,7 +1,7 @@
 """Who may use an assistant's widget, from where (SPEC §5): the checks every widget endpoint runs.
 
 Order, first failure wins:
-- IP-limited endpoints (``config``, ``session``, ``tickets``): 429 per client IP (every
+- IP-limited endpoints (``config``, ``session``, ``qnas``, ``search``, ``tickets``): 429 per client IP (every
   request counts) → 404 unknown assistant or widget off → 403 ``workspace_inactive``
   → 403 ``origin_not_allowed`` (the assistant's list) → the publishable key, when one is
   sent: 401 ``invalid_api_key`` / ``api_key_revoked`` / ``api_key_expired``, 403

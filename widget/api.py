@@ -7,17 +7,20 @@ visitor token alone, and CORS (``widget/cors.py``) never allows credentials.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
+from django.utils.http import parse_etags, quote_etag
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assistants.models import Assistant, Message
-from assistants.selectors import identity_secrets
+from assistants.selectors import faq_entries, faq_search, identity_secrets
 from core.api_filters import refuse_null_characters
-from core.errors import IdentityVerificationFailed
+from core.errors import IdentityVerificationFailed, InvalidInput
 from core.net import client_ip
 from core.phones import E164
 from core.serializers import StrictSerializer
@@ -26,7 +29,13 @@ from crm.models import Contact, Ticket
 from widget import access, identity, limits
 from widget.authentication import VisitorTokenAuthentication, WidgetAuthenticateHeader
 from widget.models import Feedback, VisitorSession
-from widget.payloads import config_payload, feedback_payload, session_payload, widget_message_payload
+from widget.payloads import (
+    config_payload,
+    feedback_payload,
+    qna_payload,
+    session_payload,
+    widget_message_payload,
+)
 from widget.profiles import WidgetProfile
 from widget.selectors import visitor_conversation, visitor_history
 from widget.services import (
@@ -89,6 +98,36 @@ class ConfigApi(WidgetView):
         if key:
             access.publishable_key_check(request, key, profile)
         return Response(config_payload(profile))
+
+
+class QnasApi(WidgetView):
+    """``GET /api/widget/{id}/qnas``: the assistant's FAQ entries, with an ``ETag`` (``If-None-Match`` → 304)."""
+
+    def get(self, request: Request, assistant_id: str) -> Response:
+        profile = access.public_access(request, assistant_id, "qnas")
+        body = {"results": [qna_payload(entry) for entry in faq_entries(profile.assistant_pk)]}
+        etag = quote_etag(hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32])
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        sent = parse_etags(request.headers.get("If-None-Match", ""))
+        if "*" in sent or etag in [tag.removeprefix("W/") for tag in sent]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(body, headers=headers)
+
+
+MAX_QUERY_LENGTH = 200
+SEARCH_RESULTS = 10
+
+
+class SearchApi(WidgetView):
+    """``GET /api/widget/{id}/search?q=…``: the FAQ entries that best match ``q``, with their scores."""
+
+    def get(self, request: Request, assistant_id: str) -> Response:
+        profile = access.public_access(request, assistant_id, "search")
+        query = request.query_params.get("q", "").strip()
+        if not 0 < len(query) <= MAX_QUERY_LENGTH:
+            raise InvalidInput({"q": [f"Send q, the visitor's question: 1–{MAX_QUERY_LENGTH} characters."]})
+        matches = faq_search(assistant_pk=profile.assistant_pk, query=query, limit=SEARCH_RESULTS)
+        return Response({"results": [{**qna_payload(m.entry), "score": m.score} for m in matches]})
 
 
 class SessionInput(StrictSerializer):

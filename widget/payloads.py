@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistants.models import Message
+from assistants.models import FaqEntry, Message
 from core.timefmt import iso
 from widget.models import Feedback, VisitorSession
 from widget.profiles import WidgetProfile
@@ -46,3 +46,7 @@ def feedback_payload(feedback: Feedback) -> dict[str, Any]:
         "visitor_id": feedback.visitor.public_id,
         "created_at": iso(feedback.created_at),
     }
+
+
+def qna_payload(entry: FaqEntry) -> dict[str, Any]:
+    return {"question": entry.question, "answer": entry.answer}

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<str:assistant_id>/history", api.HistoryApi.as_view(), name="widget-history"),
     path("<str:assistant_id>/lead", api.LeadApi.as_view(), name="widget-lead"),
     path("<str:assistant_id>/feedback", api.FeedbackApi.as_view(), name="widget-feedback"),
+    path("<str:assistant_id>/qnas", api.QnasApi.as_view(), name="widget-qnas"),
+    path("<str:assistant_id>/search", api.SearchApi.as_view(), name="widget-search"),
 ]
