@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include("assistants.urls_api_v1")),
     path("api/v1/", include("webhooks.urls_api")),
     path("settings/", include("apikeys.urls")),
+    path("widget/", include("widget.urls")),
     path("", include("accounts.urls")),
 ]
 
