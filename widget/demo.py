@@ -17,6 +17,8 @@ def demo_assistant(*, public_id: str = "") -> Assistant | None:
     """The widget-enabled assistant ``public_id``, else the first of ``WIDGET_DEMO_WORKSPACE``; or ``None``."""
     enabled = Assistant.objects.filter(widget_enabled=True, workspace__status=Workspace.Status.ACTIVE)
     if public_id:
+        if len(public_id) > 32 or "\x00" in public_id:  # nobody's id (and PostgreSQL refuses NUL)
+            return None
         return enabled.filter(public_id=public_id).first()
     return enabled.filter(workspace__slug=settings.WIDGET_DEMO_WORKSPACE).order_by("created_at", "id").first()
 

@@ -51,12 +51,13 @@ def test_any_widget_assistant_by_id(demo_workspace):
     assert f'data-assistant="{other.public_id}"' in response.content.decode()
 
 
-@pytest.mark.parametrize("case", ["widget off", "unknown id", "workspace suspended"])
+@pytest.mark.parametrize("case", ["widget off", "unknown id", "workspace suspended", "nul", "too long"])
 def test_no_widget_is_a_404_saying_so(demo_workspace, case):
     assistant = factories.make_assistant(demo_workspace, widget_enabled=case != "widget off")
     if case == "workspace suspended":
         Workspace.objects.filter(pk=demo_workspace.pk).update(status=Workspace.Status.SUSPENDED)
-    query = "?assistant=ast_doesnotexist" if case == "unknown id" else f"?assistant={assistant.public_id}"
+    odd = {"unknown id": "ast_doesnotexist", "nul": "ast_%00", "too long": "ast_" + "x" * 40}
+    query = f"?assistant={odd[case]}" if case in odd else f"?assistant={assistant.public_id}"
     response = demo(query)
     assert response.status_code == 404
     assert "with its widget turned on" in response.content.decode()
