@@ -11,6 +11,7 @@ from apikeys.cache import key_cache
 from apikeys.models import ApiKey
 from apikeys.records import KeyRecord
 from core.cache import REDIS_ERRORS
+from core.metrics import KEY_CACHE_LOOKUPS
 
 
 def api_key_lookup(digest: str) -> tuple[KeyRecord | None, tuple[int, int] | None]:
@@ -20,14 +21,18 @@ def api_key_lookup(digest: str) -> tuple[KeyRecord | None, tuple[int, int] | Non
     key's rate limit), else one indexed query that joins the workspace.
     """
     if not key_cache.enabled:
+        KEY_CACHE_LOOKUPS.labels("bypass").inc()
         return _from_database(digest), None
     now = int(time.time())
     try:
         record, usage = key_cache.lookup(digest, now)
         if record is not None:
+            KEY_CACHE_LOOKUPS.labels("hit").inc()
             return record, usage
     except REDIS_ERRORS:
+        KEY_CACHE_LOOKUPS.labels("bypass").inc()
         return _from_database(digest), None
+    KEY_CACHE_LOOKUPS.labels("miss").inc()
     record = _from_database(digest)
     if record is None:
         return None, None

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from core import views as core_views
 from core.api_docs import ApiDocsView, ApiSchemaView
+from core.metrics import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +13,7 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("api/widget/", include("widget.urls_api")),
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),

@@ -42,7 +42,7 @@ def _cache() -> str:
     return "ok"
 
 
-def _tasks() -> dict[str, Any]:
+def task_queue() -> dict[str, Any]:
     now = timezone.now()
     ready = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
     waiting = [
@@ -60,7 +60,7 @@ def readiness() -> tuple[int, dict[str, Any]]:
     """``(status code, body)``: 503 ``down`` without the database, 200 ``degraded`` without Redis."""
     database_ok = _database()
     cache_state = _cache()
-    tasks = _tasks() if database_ok else None
+    tasks = task_queue() if database_ok else None
     status = "down" if not database_ok else ("degraded" if cache_state == "down" else "ok")
     body = {"status": status, "database": "ok" if database_ok else "down", "cache": cache_state, "tasks": tasks}
     return (503 if status == "down" else 200), body

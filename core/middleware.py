@@ -21,6 +21,7 @@ from core.errors import (
     error_response,
     service_error_response,
 )
+from core.metrics import AUTH_FAILURE_CODES, AUTH_FAILURES, RATE_LIMITED
 from core.net import client_ip
 
 access_logger = logging.getLogger("parley.request")
@@ -50,6 +51,10 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-Id"] = state.request_id
         match = getattr(request, "resolver_match", None)
+        if state.error_code in AUTH_FAILURE_CODES:
+            AUTH_FAILURES.labels(state.error_code).inc()
+        elif state.error_code == "rate_limited":
+            RATE_LIMITED.labels(match.route if match else "").inc()
         access_logger.info(
             "request",
             extra={

@@ -25,6 +25,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.actors import Actor
 from core.events import events_prune
+from core.metrics import WEBHOOK_DELIVERIES
 from webhooks import selectors, services
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ SWEEP_DEAD_AFTER = timedelta(minutes=10)
 def deliver(delivery_id: int) -> str:
     """One attempt of a delivery; a failure enqueues the next attempt for when it is due."""
     outcome = services.delivery_attempt(delivery_id=delivery_id)
+    WEBHOOK_DELIVERIES.labels(outcome.status).inc()
     if outcome.retry_at is not None:
         deliver.using(run_after=outcome.retry_at).enqueue(delivery_id)
     sweep_ensure_scheduled()

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "csp",
     "corsheaders",
+    "django_prometheus",
     "core",
     "accounts",
     "apikeys",
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 # Order matters: the security, framing and CSP middleware come first, so every
 # answer below them (the JSON errors and the 413s included) carries their headers.
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -83,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # SPEC §10: bodies over 1 MiB answer 413 payload_too_large before any view runs.
@@ -374,6 +377,9 @@ TASKS = {
 # (on in local) also allows http, any port, and loopback/private addresses.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_ALLOWED_PORTS = [int(port) for port in env_list("WEBHOOK_ALLOWED_PORTS")]
+
+# --- Metrics (core/metrics.py): /metrics answers these addresses or networks only.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 
 # --- Static files (whitenoise)
 STATIC_URL = "/static/"
