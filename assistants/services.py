@@ -23,6 +23,7 @@ from assistants.sms_out import send_sms
 from core.crypto import encrypt
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import emit
+from crm.models import Contact
 
 MANAGERS_ONLY = "Only workspace owners and admins can change assistants."
 IDENTITY_SECRET_BYTES = 32
@@ -208,10 +209,24 @@ def _message(conversation: Conversation, actor: Actor, **fields: Any) -> Message
     return message
 
 
-def _reply(conversation: Conversation, text: str) -> Message:
-    answer = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
+def _reply(conversation: Conversation, text: str, body: str | None = None) -> Message:
+    """The assistant's answer to ``text``: ``body`` when given, else the responder's."""
+    if body is None:
+        body = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
     assistant_actor = Actor.system(f"Assistant {conversation.assistant.name}")
-    return _message(conversation, assistant_actor, role=Message.Role.ASSISTANT, body=answer)
+    return _message(conversation, assistant_actor, role=Message.Role.ASSISTANT, body=body)
+
+
+def _conversation_create(actor: Actor, **fields: Any) -> Conversation:
+    """Store a conversation and record ``conversation.started`` in the same transaction."""
+    conversation = Conversation.objects.create(**fields)
+    emit(
+        "conversation.started",
+        workspace_id=conversation.workspace_id,
+        data=conversation_payload(conversation),
+        actor=actor.label,
+    )
+    return conversation
 
 
 @transaction.atomic
@@ -222,20 +237,55 @@ def chat_start(*, assistant: Assistant, actor: Actor, title: str = "") -> Conver
         raise NotFound("No such assistant.")
     if not permissions.may_use(user, assistant):
         raise Forbidden("Guests can read chats but not start them.")
-    conversation = Conversation.objects.create(
+    return _conversation_create(
+        actor,
         workspace=assistant.workspace,
         assistant=assistant,
         channel=Conversation.Channel.APP,
         user=user,
         title=title,
     )
-    emit(
-        "conversation.started",
-        workspace_id=conversation.workspace_id,
-        data=conversation_payload(conversation),
-        actor=actor.label,
+
+
+@transaction.atomic
+def conversation_start(
+    *, assistant: Assistant, actor: Actor, channel: str, contact: Contact | None = None, visitor_id: str = ""
+) -> Conversation:
+    """A visitor's conversation (widget, SMS or API channel: the app's chats are ``chat_start``'s)."""
+    if channel == Conversation.Channel.APP:
+        raise InvalidInput({"channel": ["Members start app chats with chat_start."]})
+    return _conversation_create(
+        actor,
+        workspace=assistant.workspace,
+        assistant=assistant,
+        channel=channel,
+        contact=contact,
+        visitor_id=visitor_id,
     )
-    return conversation
+
+
+@transaction.atomic
+def conversation_visitor_message(
+    *, conversation: Conversation, actor: Actor, body: str, external_id: str | None = None
+) -> Message:
+    """A visitor's message in a conversation, recorded as ``message.created``.
+
+    ``external_id`` (Twilio's ``MessageSid`` for a text) is unique: storing one twice
+    raises ``IntegrityError``, the database's answer to a retried webhook, even a
+    concurrent one. Callers that expect it run this inside their own transaction.
+    """
+    message = _message(conversation, actor, role=Message.Role.USER, body=body, external_id=external_id)
+    conversation.save(update_fields=["updated_at"])
+    return message
+
+
+@transaction.atomic
+def conversation_assistant_reply(*, conversation: Conversation, text: str, body: str | None = None) -> Message:
+    """The assistant's reply to a visitor's ``text``: ``body`` when the caller decides it (an SMS
+    keyword's fixed answer), else the responder's (``ASSISTANT_RESPONDER``)."""
+    reply = _reply(conversation, text, body)
+    conversation.save(update_fields=["updated_at"])
+    return reply
 
 
 @transaction.atomic
