@@ -280,9 +280,19 @@ def conversation_visitor_message(
 
 
 @transaction.atomic
-def conversation_assistant_reply(*, conversation: Conversation, text: str, body: str | None = None) -> Message:
+def conversation_assistant_reply(
+    *, conversation: Conversation, text: str, body: str | None = None, max_length: int | None = None
+) -> Message:
     """The assistant's reply to a visitor's ``text``: ``body`` when the caller decides it (an SMS
-    keyword's fixed answer), else the responder's (``ASSISTANT_RESPONDER``)."""
+    keyword's fixed answer), else the responder's (``ASSISTANT_RESPONDER``).
+
+    ``max_length`` is the channel's limit (an SMS: 1,600 characters): a longer answer is
+    cut there, ending with "…", and stored as sent.
+    """
+    if body is None:
+        body = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
+    if max_length is not None and len(body) > max_length:
+        body = body[: max_length - 1].rstrip() + "…"
     reply = _reply(conversation, text, body)
     conversation.save(update_fields=["updated_at"])
     return reply

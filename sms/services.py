@@ -10,7 +10,7 @@ stored once per ``MessageSid``, then answered:
 - an opt-in keyword (``START``…) opts them back in, with a short confirmation;
 - while opted out, nothing else is answered;
 - ``HELP``/``INFO`` answers the assistant's help text;
-- anything else, the responder's answer (``ASSISTANT_RESPONDER``).
+- anything else, the responder's answer (``ASSISTANT_RESPONDER``), cut at 1,600 characters.
 
 Keywords are matched as carriers match them: the whole message, whatever its case
 and whitespace. The reply is stored too, so a retried webhook gets the same answer.
@@ -38,6 +38,7 @@ OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END",
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 _NOT_PART_OF_A_KEYWORD = re.compile(r"[\s.!]+")
+SMS_MAX_LENGTH = 1600  # Twilio's limit for one message's body; a longer reply is cut there
 
 Status = Message.DeliveryStatus
 # How far along a sent message is: a status only ever replaces one of a lower rank.
@@ -124,7 +125,7 @@ def _receive(*, assistant: Assistant, actor: Actor, message_sid: str, phone: str
         return SmsAnswer(message=message, reply=None)
     elif word in HELP_KEYWORDS:
         fixed = help_reply(assistant)
-    reply = conversation_assistant_reply(conversation=conversation, text=body, body=fixed)
+    reply = conversation_assistant_reply(conversation=conversation, text=body, body=fixed, max_length=SMS_MAX_LENGTH)
     return SmsAnswer(message=message, reply=reply.body or None)
 
 

@@ -360,3 +360,18 @@ def test_a_body_with_html_is_shown_escaped_in_the_admin(client, sms_assistant):
         html = page.content.decode()
         assert "<script>alert" not in html, url
         assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt;" in html, url
+
+
+def test_a_reply_longer_than_an_sms_is_cut_at_twilios_limit(client, workspace):
+    assistant = factories.make_assistant(
+        workspace,
+        faq=(("What are your opening hours?", "Long story. " * 300),),
+        sms_number=twilio.SMS_NUMBER,
+        twilio_account_sid=twilio.ACCOUNT_SID,
+        twilio_auth_token=twilio.AUTH_TOKEN,
+    )
+    response = post_fixture(client, "inbound_sms", assistant)
+    reply = Message.objects.get(role="assistant").body
+    assert len(reply) <= 1600
+    assert reply.endswith("…")
+    assert response.content.decode() == twiml(reply)
