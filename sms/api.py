@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -114,7 +113,7 @@ class SmsStatusApi(TwilioView):
     """Twilio's report on a message the assistant sent: its ``delivery_status`` moves forward, never back."""
 
     def answer(self, request: HttpRequest, assistant: Assistant) -> str | None:
-        form: dict[str, Any] = _form(
+        form = _form(
             request.POST,
             required=("MessageSid",),
             optional=("MessageStatus", "SmsStatus", "ErrorCode", "AccountSid", "From", "MessagingServiceSid"),

@@ -162,7 +162,8 @@ def sms_status_update(
     (changed or not), or ``None`` for a sid that is not one of the assistant's sent
     messages, or a status Parley does not track (``accepted``, ``scheduled``,
     ``canceled``…): the callback is acknowledged and ignored. One conditional UPDATE,
-    so two callbacks racing cannot move a message back either.
+    so two callbacks racing cannot move a message back either. ``actor`` is Twilio; a
+    delivery change records no event (the event catalogue has none for it).
     """
     sent = Message.objects.filter(
         external_id=message_sid,
