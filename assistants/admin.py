@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -24,6 +25,7 @@ from accounts.actors import Actor
 from assistants.models import Assistant, AssistantGrant, Conversation, FaqEntry, Message
 from assistants.permissions import may_change_in_admin
 from assistants.services import assistant_admin_delete, assistant_admin_save
+from assistants.sms_out import sms_status_callback_url, sms_webhook_url
 from core.origins import MAX_ORIGINS, normalize_origin
 
 if TYPE_CHECKING:
@@ -140,6 +142,20 @@ class AssistantGrantInline(admin.TabularInline):
         return False
 
 
+def _sms_urls(request: HttpRequest, obj: Assistant | None) -> str:
+    """The two URLs to paste into Twilio's console, shown read-only once the assistant exists."""
+    if obj is None:
+        return "The webhook URL to give Twilio is shown here once the assistant is saved."
+    return format_html(
+        "In Twilio's console, for the number (Phone Numbers → Active numbers → Messaging) or the "
+        "Messaging Service (Integration): <b>A message comes in</b> → Webhook, HTTP POST, "
+        '<code class="sms-webhook-url">{}</code>. Parley gives Twilio the status callback '
+        '<code class="sms-status-callback-url">{}</code> with every message it sends.',
+        sms_webhook_url(obj, request),
+        sms_status_callback_url(obj, request),
+    )
+
+
 @admin.register(Assistant)
 class AssistantAdmin(admin.ModelAdmin):
     form = AssistantAdminForm
@@ -164,7 +180,10 @@ class AssistantAdmin(admin.ModelAdmin):
                 {"fields": ("widget_enabled", "allowed_origins", "greeting", "help_text", "theme", "lead_capture")},
             ),
             ("Identity verification", {"fields": identity}),
-            ("SMS", {"fields": (*sms, *(("twilio_auth_token",) if writes else ()))}),
+            (
+                "SMS",
+                {"fields": (*sms, *(("twilio_auth_token",) if writes else ())), "description": _sms_urls(request, obj)},
+            ),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

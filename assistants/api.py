@@ -30,6 +30,7 @@ from assistants.services import (
     chat_post_message,
     chat_start,
 )
+from assistants.sms_out import sms_status_callback_url, sms_webhook_url
 from core.api_filters import refuse_null_characters
 from core.errors import Forbidden
 from core.origins import MAX_ORIGINS, normalize_origin
@@ -103,8 +104,9 @@ def _person(user: Any) -> dict[str, Any] | None:
     return {"id": user.pk, "email": user.email, "name": user.name} if user else None
 
 
-def assistant_data(assistant: Assistant, *, full: bool) -> dict[str, Any]:
-    """What a requester sees; ``full`` (owners and admins) adds the settings. Never a secret."""
+def assistant_data(assistant: Assistant, *, full: bool, request: Request) -> dict[str, Any]:
+    """What a requester sees; ``full`` (owners and admins) adds the settings and the URLs to give
+    Twilio. Never a secret."""
     data: dict[str, Any] = {
         "id": assistant.public_id,
         "name": assistant.name,
@@ -128,6 +130,8 @@ def assistant_data(assistant: Assistant, *, full: bool) -> dict[str, Any]:
             twilio_messaging_service_sid=assistant.twilio_messaging_service_sid,
             twilio_account_sid=assistant.twilio_account_sid,
             has_twilio_auth_token=assistant.has_twilio_auth_token,
+            sms_webhook_url=sms_webhook_url(assistant, request),
+            sms_status_callback_url=sms_status_callback_url(assistant, request),
         )
     return data
 
@@ -188,28 +192,33 @@ class AssistantListApi(InAppView):
         workspace = membership.workspace
         full = permissions.may_create_assistants(user, workspace)
         return Response(
-            {"results": [assistant_data(a, full=full) for a in assistant_list(user=user, workspace=workspace)]}
+            {
+                "results": [
+                    assistant_data(a, full=full, request=request)
+                    for a in assistant_list(user=user, workspace=workspace)
+                ]
+            }
         )
 
     def post(self, request: Request) -> Response:
         data = AssistantInput(data=request.data)
         data.is_valid(raise_exception=True)
         assistant = assistant_create(workspace=_workspace(request), actor=self.actor, **data.validated_data)
-        return Response(assistant_data(assistant, full=True), status=status.HTTP_201_CREATED)
+        return Response(assistant_data(assistant, full=True, request=request), status=status.HTTP_201_CREATED)
 
 
 class AssistantDetailApi(InAppView):
     def get(self, request: Request, assistant_id: str) -> Response:
         user = signed_in(request)
         assistant = assistant_get(user=user, public_id=assistant_id)
-        return Response(assistant_data(assistant, full=permissions.may_manage(user, assistant)))
+        return Response(assistant_data(assistant, full=permissions.may_manage(user, assistant), request=request))
 
     def patch(self, request: Request, assistant_id: str) -> Response:
         assistant = assistant_get(user=signed_in(request), public_id=assistant_id)
         data = AssistantInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         assistant = assistant_update(assistant=assistant, actor=self.actor, **data.validated_data)
-        return Response(assistant_data(assistant, full=True))
+        return Response(assistant_data(assistant, full=True, request=request))
 
     def delete(self, request: Request, assistant_id: str) -> Response:
         assistant = assistant_get(user=signed_in(request), public_id=assistant_id)

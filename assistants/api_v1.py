@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -33,6 +32,7 @@ from assistants.selectors import (
     workspace_assistant_get,
 )
 from assistants.services import assistant_completion, conversation_agent_reply
+from assistants.sms_out import sms_status_callback_url
 from core.api_filters import choice_param, datetime_param
 from core.openapi import LIST_PARAMETERS, page_of
 from core.pagination import paginated
@@ -114,14 +114,11 @@ class ConversationMessagesApi(_View):
         conversation = conversation_get(workspace_id=self.key.workspace_id, public_id=conversation_id)
         data = AgentReplyInput(data=request.data)
         data.is_valid(raise_exception=True)
-        callback_path = f"/api/sms/status/{conversation.assistant.public_id}"
         message = conversation_agent_reply(
             conversation=conversation,
             actor=self.actor,
             body=data.validated_data["body"],
-            status_callback=(settings.PUBLIC_BASE_URL + callback_path)
-            if settings.PUBLIC_BASE_URL
-            else request.build_absolute_uri(callback_path),
+            status_callback=sms_status_callback_url(conversation.assistant, request),
         )
         return Response(message_payload(message), status=status.HTTP_201_CREATED)
 

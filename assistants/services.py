@@ -23,6 +23,7 @@ from assistants.sms_out import send_sms
 from core.crypto import encrypt
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.events import emit
+from crm.models import Contact
 
 MANAGERS_ONLY = "Only workspace owners and admins can change assistants."
 IDENTITY_SECRET_BYTES = 32
@@ -208,26 +209,17 @@ def _message(conversation: Conversation, actor: Actor, **fields: Any) -> Message
     return message
 
 
-def _reply(conversation: Conversation, text: str) -> Message:
-    answer = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
+def _reply(conversation: Conversation, text: str, body: str | None = None) -> Message:
+    """The assistant's answer to ``text``: ``body`` when given, else the responder's."""
+    if body is None:
+        body = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
     assistant_actor = Actor.system(f"Assistant {conversation.assistant.name}")
-    return _message(conversation, assistant_actor, role=Message.Role.ASSISTANT, body=answer)
+    return _message(conversation, assistant_actor, role=Message.Role.ASSISTANT, body=body)
 
 
-@transaction.atomic
-def chat_start(*, assistant: Assistant, actor: Actor, title: str = "") -> Conversation:
-    """A member's chat with an assistant they may use (channel ``app``)."""
-    user = _user(actor)
-    if not permissions.may_see(user, assistant):
-        raise NotFound("No such assistant.")
-    if not permissions.may_use(user, assistant):
-        raise Forbidden("Guests can read chats but not start them.")
-    return _start(assistant, actor, channel=Conversation.Channel.APP, user=user, title=title)
-
-
-def _start(assistant: Assistant, actor: Actor, **fields: Any) -> Conversation:
-    """Create a conversation and record ``conversation.started`` in the same transaction."""
-    conversation = Conversation.objects.create(workspace_id=assistant.workspace_id, assistant=assistant, **fields)
+def _conversation_create(actor: Actor, **fields: Any) -> Conversation:
+    """Store a conversation and record ``conversation.started`` in the same transaction."""
+    conversation = Conversation.objects.create(**fields)
     emit(
         "conversation.started",
         workspace_id=conversation.workspace_id,
@@ -238,9 +230,72 @@ def _start(assistant: Assistant, actor: Actor, **fields: Any) -> Conversation:
 
 
 @transaction.atomic
-def conversation_start(*, assistant: Assistant, actor: Actor, channel: str, visitor_id: str = "") -> Conversation:
-    """A conversation with a visitor on the widget, SMS or the public API (no member involved)."""
-    return _start(assistant, actor, channel=channel, visitor_id=visitor_id)
+def chat_start(*, assistant: Assistant, actor: Actor, title: str = "") -> Conversation:
+    """A member's chat with an assistant they may use (channel ``app``)."""
+    user = _user(actor)
+    if not permissions.may_see(user, assistant):
+        raise NotFound("No such assistant.")
+    if not permissions.may_use(user, assistant):
+        raise Forbidden("Guests can read chats but not start them.")
+    return _conversation_create(
+        actor,
+        workspace=assistant.workspace,
+        assistant=assistant,
+        channel=Conversation.Channel.APP,
+        user=user,
+        title=title,
+    )
+
+
+@transaction.atomic
+def conversation_start(
+    *, assistant: Assistant, actor: Actor, channel: str, contact: Contact | None = None, visitor_id: str = ""
+) -> Conversation:
+    """A visitor's conversation (widget, SMS or API channel: the app's chats are ``chat_start``'s)."""
+    if channel == Conversation.Channel.APP:
+        raise InvalidInput({"channel": ["Members start app chats with chat_start."]})
+    return _conversation_create(
+        actor,
+        workspace=assistant.workspace,
+        assistant=assistant,
+        channel=channel,
+        contact=contact,
+        visitor_id=visitor_id,
+    )
+
+
+@transaction.atomic
+def conversation_visitor_message(
+    *, conversation: Conversation, actor: Actor, body: str, external_id: str | None = None
+) -> Message:
+    """A visitor's message in a conversation, recorded as ``message.created``.
+
+    ``external_id`` (Twilio's ``MessageSid`` for a text) is unique: storing one twice
+    raises ``IntegrityError``, the database's answer to a retried webhook, even a
+    concurrent one. Callers that expect it run this inside their own transaction.
+    """
+    message = _message(conversation, actor, role=Message.Role.USER, body=body, external_id=external_id)
+    conversation.save(update_fields=["updated_at"])
+    return message
+
+
+@transaction.atomic
+def conversation_assistant_reply(
+    *, conversation: Conversation, text: str, body: str | None = None, max_length: int | None = None
+) -> Message:
+    """The assistant's reply to a visitor's ``text``: ``body`` when the caller decides it (an SMS
+    keyword's fixed answer), else the responder's (``ASSISTANT_RESPONDER``).
+
+    ``max_length`` is the channel's limit (an SMS: 1,600 characters): a longer answer is
+    cut there, ending with "…", and stored as sent.
+    """
+    if body is None:
+        body = get_responder().reply(assistant=conversation.assistant, conversation=conversation, text=text)
+    if max_length is not None and len(body) > max_length:
+        body = body[: max_length - 1].rstrip() + "…"
+    reply = _reply(conversation, text, body)
+    conversation.save(update_fields=["updated_at"])
+    return reply
 
 
 @transaction.atomic
@@ -256,15 +311,6 @@ def chat_post_message(*, conversation: Conversation, actor: Actor, body: str) ->
 
 
 @transaction.atomic
-def conversation_visitor_message(*, conversation: Conversation, actor: Actor, body: str) -> tuple[Message, Message]:
-    """A visitor's message (widget, SMS, API) and the responder's reply; returns both."""
-    message = _message(conversation, actor, role=Message.Role.USER, body=body)
-    reply = _reply(conversation, body)
-    conversation.save(update_fields=["updated_at"])
-    return message, reply
-
-
-@transaction.atomic
 def assistant_completion(
     *, assistant: Assistant, actor: Actor, turns: list[str], conversation: Conversation | None = None
 ) -> tuple[Conversation, Message]:
@@ -274,12 +320,10 @@ def assistant_completion(
     ``None``) and the responder's reply to the last of them; returns both.
     """
     if conversation is None:
-        conversation = _start(assistant, actor, channel=Conversation.Channel.API)
+        conversation = conversation_start(assistant=assistant, actor=actor, channel=Conversation.Channel.API)
     for turn in turns:
         _message(conversation, actor, role=Message.Role.USER, body=turn)
-    reply = _reply(conversation, turns[-1])
-    conversation.save(update_fields=["updated_at"])
-    return conversation, reply
+    return conversation, conversation_assistant_reply(conversation=conversation, text=turns[-1])
 
 
 class NoPhoneToText(Conflict):

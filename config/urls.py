@@ -1,4 +1,4 @@
-"""Root URLs: the app's pages, the in-app API, the public API and the admin."""
+"""Root URLs: the app's pages, the in-app API, Twilio's SMS webhooks, the public API and the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/widget/", include("widget.urls_api")),
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
+    path("api/sms/", include("sms.urls_api")),
     path("api/v1/schema/", ApiSchemaView.as_view(), name="api-v1-schema"),
     path("api/v1/docs/", ApiDocsView.as_view(), name="api-v1-docs"),
     path("api/v1/", include("apikeys.urls_api")),

@@ -80,6 +80,15 @@ class IdempotencyKeyInUse(ServiceError):
     hint = "Retry after a moment: the first request's answer will then be replayed."
 
 
+class InvalidSignature(ServiceError):
+    """A signed webhook (Twilio's SMS webhooks, SPEC §7) whose signature is missing or does not verify.
+
+    Later signed callers (GitHub's secret scanning) answer the same code with their own message.
+    """
+
+    status_code, code, message = 403, "invalid_signature", "Twilio signature missing or wrong"
+
+
 class PlanUpgradeRequired(ServiceError):
     status_code, code = 403, "plan_upgrade_required"
     message = "This action requires a Pro plan or higher."

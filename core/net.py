@@ -1,4 +1,4 @@
-"""Client IP and origin of a request, honouring only trusted proxies."""
+"""Client IP, origin and public address of a request, honouring only trusted proxies."""
 
 from __future__ import annotations
 
@@ -38,3 +38,16 @@ def request_origin(request: HttpRequest) -> str | None:
     if not parts.scheme or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def public_url(request: HttpRequest, path: str | None = None) -> str:
+    """The address the outside world uses for ``path`` (default: this request's path and query).
+
+    ``PUBLIC_BASE_URL`` (``https://host[:port]``, no path) when it is set; else the
+    request's absolute URL as Django builds it: the scheme from ``SECURE_PROXY_SSL_HEADER``
+    only when that is configured (a trusted TLS proxy sets it), the host from ``Host``
+    (``X-Forwarded-Host`` only with ``USE_X_FORWARDED_HOST``), checked against ``ALLOWED_HOSTS``.
+    """
+    path = request.get_full_path() if path is None else path
+    base = settings.PUBLIC_BASE_URL
+    return base + path if base else request.build_absolute_uri(path)

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class SmsConfig(AppConfig):
-    """Twilio SMS webhooks (SPEC §7). Built by a later issue."""
+    """Assistants answer text messages through Twilio (SPEC §7): the webhooks Twilio calls."""
 
     name = "sms"

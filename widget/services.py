@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from assistants.models import Conversation, Message
-from assistants.services import conversation_start, conversation_visitor_message
+from assistants.services import conversation_assistant_reply, conversation_start, conversation_visitor_message
 from core.errors import InvalidInput
 from core.events import emit
 from crm.models import Contact, Source, Ticket
@@ -90,9 +90,12 @@ def _actor(session: VisitorSession, ip: str) -> Actor:
     return Actor.for_visitor(visitor_id=session.visitor.public_id, ip=ip)
 
 
+@transaction.atomic
 def visitor_chat(*, session: VisitorSession, ip: str, text: str) -> tuple[Message, Message]:
     """The visitor's message in the session's conversation and the assistant's reply."""
-    return conversation_visitor_message(conversation=session.conversation, actor=_actor(session, ip), body=text)
+    conversation = session.conversation
+    message = conversation_visitor_message(conversation=conversation, actor=_actor(session, ip), body=text)
+    return message, conversation_assistant_reply(conversation=conversation, text=text)
 
 
 @transaction.atomic

@@ -4,6 +4,11 @@
 - an id of another workspace answers 404, exactly like an id that does not exist.
 
 A new id-taking route needs a row in ``IDS`` below, or these tests fail and say so.
+
+``/api/sms/`` is not a session API: Twilio calls it with no cookie and no CSRF token,
+and each request is authenticated by its ``X-Twilio-Signature`` instead (an unknown
+assistant is a 404; a known one without a valid signature a 403 ``invalid_signature``).
+It is left out here and held to its own rules in ``tests/sms/``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 UNSAFE = ("post", "put", "patch", "delete")
+# Signed webhooks under /api/ that take no session (see above).
+NOT_SESSION_APIS = ("api/sms/",)
 
 
 def api_routes() -> list[tuple[str, type]]:
@@ -33,8 +40,8 @@ def api_routes() -> list[tuple[str, type]]:
             elif isinstance(pattern, URLPattern):
                 route = prefix + str(pattern.pattern)
                 view_class = getattr(pattern.callback, "view_class", None)
-                public = route.startswith(("api/v1/", "api/widget/"))  # API keys; the widget's own rules (tests/widget)
-                if route.startswith("api/") and not public and view_class is not None:
+                public = route.startswith(("api/v1/", "api/widget/", *NOT_SESSION_APIS))  # keys, visitor tokens, Twilio
+                if route.startswith("api/") and not public and view_class:
                     found.append((route, view_class))
 
     walk(get_resolver().url_patterns, "")
@@ -106,6 +113,27 @@ ID_CASES = [
 def test_the_tables_cover_the_in_app_api():
     assert len(UNSAFE_CASES) >= 9
     assert len(ID_CASES) >= 8
+
+
+def test_only_twilios_signed_webhooks_are_left_out():
+    """What NOT_SESSION_APIS skips is exactly the two SMS webhooks, each exempt from CSRF and session-free."""
+    from sms.api import TwilioView
+
+    skipped: list[tuple[str, type]] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif (prefix + str(pattern.pattern)).startswith(NOT_SESSION_APIS):
+                skipped.append((prefix + str(pattern.pattern), pattern.callback.view_class))
+
+    walk(get_resolver().url_patterns, "")
+    assert sorted(route for route, _ in skipped) == [
+        "api/sms/status/<str:assistant_id>",
+        "api/sms/webhook/<str:assistant_id>",
+    ]
+    assert all(issubclass(view, TwilioView) for _, view in skipped)
 
 
 @pytest.mark.parametrize(("route", "method"), UNSAFE_CASES)
