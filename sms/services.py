@@ -30,8 +30,7 @@ from assistants.models import Assistant, Conversation, Message
 from assistants.services import conversation_assistant_reply, conversation_start, conversation_visitor_message
 from core.errors import Conflict
 from crm.models import Contact, Source
-from crm.selectors import contact_find
-from crm.services import DuplicateContact, contact_create, contact_update
+from crm.services import contact_capture, contact_update
 from sms.selectors import SmsAnswer, sms_stored_answer
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
@@ -81,15 +80,9 @@ def _contact(*, assistant: Assistant, phone: str, actor: Actor) -> Contact:
     The lock makes one texter's messages wait for each other: a text and its reply
     are stored before the next text, and two first texts start one conversation.
     """
-    workspace_id = assistant.workspace_id
-    contact = contact_find(workspace_id=workspace_id, phone=phone)
-    if contact is None:
-        try:
-            contact = contact_create(workspace_id=workspace_id, actor=actor, phone=phone, source=Source.SMS)
-        except DuplicateContact:  # a concurrent first text made it
-            contact = contact_find(workspace_id=workspace_id, phone=phone)
-            if contact is None:  # pragma: no cover - the duplicate is committed when we are told of it
-                raise
+    contact, _created = contact_capture(
+        workspace_id=assistant.workspace_id, actor=actor, phone=phone, source=Source.SMS
+    )
     return Contact.objects.select_for_update().get(pk=contact.pk)
 
 

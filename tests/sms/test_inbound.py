@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -12,8 +11,8 @@ from django.test import Client
 from assistants.models import Conversation, Message
 from core.models import Event
 from crm.models import Contact
-from sms import services
 from tests import factories
+from tests.pglocks import held_transaction, wait_for_lock_waiters
 from tests.sms import twilio
 from tests.sms.twilio import fixture, post_fixture
 
@@ -161,25 +160,6 @@ def test_an_agent_message_between_does_not_change_a_retrys_answer(client, sms_as
     assert post_fixture(client, "inbound_sms", sms_assistant).content == first.content
 
 
-def test_a_retry_that_races_past_the_check_is_stopped_by_the_unique_message_sid(client, sms_assistant):
-    """Both find nothing stored; the second INSERT fails on the unique MessageSid and answers what the first stored."""
-    first = post_fixture(client, "inbound_sms", sms_assistant)
-    before = counts()
-    real = services.sms_stored_answer
-    calls = []
-
-    def raced(**kwargs):
-        calls.append(kwargs)
-        return None if len(calls) == 1 else real(**kwargs)  # the first look finds nothing: it raced
-
-    with mock.patch.object(services, "sms_stored_answer", raced):
-        again = post_fixture(client, "inbound_sms", sms_assistant)
-    assert len(calls) == 2
-    assert again.status_code == 200
-    assert again.content == first.content
-    assert counts() == before
-
-
 def test_a_message_sid_of_another_message_is_a_conflict_and_stores_nothing(client, sms_assistant, workspace):
     conversation = factories.make_conversation(sms_assistant, channel="sms")
     Message.objects.create(conversation=conversation, role="agent", body="Sent by us", external_id="SM" + "5" * 32)
@@ -190,83 +170,68 @@ def test_a_message_sid_of_another_message_is_a_conflict_and_stores_nothing(clien
     assert counts() == before
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent transactions need PostgreSQL")
-def test_concurrent_retries_store_one_message_on_postgresql(sms_assistant):
-    """Two deliveries of one MessageSid at once, each in its own connection, both past the "already stored?" look:
-    PostgreSQL makes the second INSERT wait for the first to commit and then refuses it."""
-    assert connection.vendor == "postgresql"
-    real = services.sms_stored_answer
-    both_looked = threading.Barrier(2, timeout=10)
-    local = threading.local()
+def _deliver_in_threads(assistant, sids: list[str]) -> list:
+    responses: list = []
 
-    looks = []
-
-    def look_then_wait(**kwargs):
-        looks.append(kwargs)
-        answer = real(**kwargs)
-        if not getattr(local, "looked", False):
-            local.looked = True
-            both_looked.wait()  # neither has stored anything yet
-        return answer
-
-    responses = []
-
-    def deliver() -> None:
+    def deliver(sid: str) -> None:
         try:
-            responses.append(post_fixture(Client(), "inbound_sms", sms_assistant))
+            responses.append(post_fixture(Client(), "inbound_sms", assistant, MessageSid=sid))
         finally:
             connection.close()
 
-    with mock.patch.object(services, "sms_stored_answer", look_then_wait):
-        threads = [threading.Thread(target=deliver) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-    assert [r.status_code for r in responses] == [200, 200]
-    assert responses[0].content == responses[1].content == twiml(HOURS).encode()
-    assert len(looks) == 3  # the loser looked again, after its INSERT was refused
+    threads = [threading.Thread(target=deliver, args=(sid,)) for sid in sids]
+    for thread in threads:
+        thread.start()
+    return [threads, responses]
+
+
+def _join(threads) -> None:
+    for thread in threads:
+        thread.join(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent transactions need PostgreSQL")
+def test_a_retry_past_the_check_is_stopped_by_the_unique_message_sid_on_postgresql(sms_assistant):
+    """The first delivery's rows are in an open transaction: the retry finds nothing stored, its INSERT
+    waits on the first's MessageSid, and once that commits it is refused and answers what the first stored."""
+    sid = fixture("inbound_sms")["MessageSid"]
+    contact = factories.make_contact(sms_assistant.workspace, email="", phone=twilio.TEXTER)
+    conversation = factories.make_conversation(sms_assistant, channel="sms", contact=contact)
+    insert = (
+        "INSERT INTO assistants_message (public_id, conversation_id, role, body, delivery_status, external_id,"
+        " error_code, created_at) VALUES (%s, %s, %s, %s, '', %s, '', now() + %s * interval '1 ms')"
+    )
+    with held_transaction() as first:
+        first.execute(insert, ["msg_first_text", conversation.pk, "user", "What are your opening hours?", sid, 0])
+        first.execute(insert, ["msg_first_reply", conversation.pk, "assistant", "The first answer.", None, 1])
+        threads, responses = _deliver_in_threads(sms_assistant, [sid])
+        wait_for_lock_waiters(1)
+        first.commit()
+        _join(threads)
+    assert [r.status_code for r in responses] == [200]
+    assert responses[0].content.decode() == twiml("The first answer.")
     assert Message.objects.filter(role="user").count() == 1
     assert Message.objects.filter(role="assistant").count() == 1
-    assert Conversation.objects.count() == Contact.objects.count() == 1
-    assert Event.objects.filter(type="message.created").count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent transactions need PostgreSQL")
 def test_two_first_texts_at_once_make_one_contact_and_one_conversation_on_postgresql(sms_assistant):
-    both_looked = threading.Barrier(2, timeout=10)
-    real = services.contact_find
-    local = threading.local()
-
-    finds = []
-
-    def find_then_wait(**kwargs):
-        finds.append(kwargs)
-        found = real(**kwargs)
-        if not getattr(local, "looked", False):
-            local.looked = True
-            both_looked.wait()  # neither has made the contact yet
-        return found
-
-    responses = []
-
-    def deliver(sid: str) -> None:
-        try:
-            responses.append(post_fixture(Client(), "inbound_sms", sms_assistant, MessageSid=sid))
-        finally:
-            connection.close()
-
-    with mock.patch.object(services, "contact_find", find_then_wait):
-        threads = [threading.Thread(target=deliver, args=("SM" + d * 32,)) for d in "67"]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+    """Another request's new contact for the number is in an open transaction: both texts find no contact,
+    both INSERTs wait on it, and once it commits both use that contact — one after the other (its row lock)."""
+    with held_transaction() as other:
+        other.execute(
+            "INSERT INTO crm_contact (public_id, workspace_id, email, phone, name, source, opted_out, created_at,"
+            " updated_at) VALUES ('ct_first', %s, '', %s, '', 'sms', false, now(), now())",
+            [sms_assistant.workspace_id, twilio.TEXTER],
+        )
+        threads, responses = _deliver_in_threads(sms_assistant, ["SM" + "6" * 32, "SM" + "7" * 32])
+        wait_for_lock_waiters(2)
+        other.commit()
+        _join(threads)
     assert [r.status_code for r in responses] == [200, 200]
-    assert len(finds) == 3  # the loser's contact_create was refused, and it found the winner's contact
-    assert Contact.objects.count() == 1
+    assert list(Contact.objects.values_list("public_id", flat=True)) == ["ct_first"]
     assert Conversation.objects.count() == 1
     assert Message.objects.filter(role="user").count() == 2
     assert Event.objects.filter(type="conversation.started").count() == 1
