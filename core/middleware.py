@@ -89,7 +89,8 @@ class NoStoreMiddleware:
 
 
 class RequestBodyLimitMiddleware:
-    """Refuses bodies over ``MAX_REQUEST_BODY_BYTES`` (1 MiB) before any view reads them: 413."""
+    """Refuses bodies over ``MAX_REQUEST_BODY_BYTES`` (1 MiB) before any view reads them (413), and
+    header values over ``MAX_HEADER_BYTES`` (8 KiB, 400)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -101,6 +102,9 @@ class RequestBodyLimitMiddleware:
             length = 0  # Django reads an unparsable length as an empty body
         if length > settings.MAX_REQUEST_BODY_BYTES:
             return too_large(request)
+        for name, value in request.META.items():
+            if name.startswith("HTTP_") and isinstance(value, str) and len(value) > settings.MAX_HEADER_BYTES:
+                return header_too_large(request, name[5:].replace("_", "-").title())
         return self.get_response(request)
 
 
@@ -108,6 +112,13 @@ def too_large(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return service_error_response(request, PayloadTooLarge())
     return HttpResponse(PayloadTooLarge.message, status=413, content_type="text/plain")
+
+
+def header_too_large(request: HttpRequest, header: str) -> HttpResponse:
+    message = f"The {header} header is longer than 8 KiB."
+    if is_api(request):
+        return service_error_response(request, ServiceError(message, hint="Send shorter header values."))
+    return HttpResponse(message, status=400, content_type="text/plain")
 
 
 class ApiJsonErrorsMiddleware:

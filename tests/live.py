@@ -46,7 +46,18 @@ def start_server(*, workers: int = 1, env: dict[str, str] | None = None) -> tupl
     }
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
-        [gunicorn, "config.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"],
+        [
+            gunicorn,
+            "-c",
+            "config/gunicorn.py",
+            "config.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.DEVNULL,
