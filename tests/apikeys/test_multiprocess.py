@@ -8,9 +8,7 @@ database lives in the test process's memory.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from accounts.actors import Actor
 from apikeys.cache import key_cache
 from apikeys.services import api_key_revoke
 from tests import factories
+from tests.faults import FaultProxy
 from tests.live import start_server, stop_server
 
 pytestmark = [
@@ -110,69 +109,12 @@ def test_rate_limit_is_shared_between_processes(two_servers):
     assert limited.json()["error"]["code"] == "rate_limited"
 
 
-class RedisPartition:
-    """A TCP relay to Redis that can be cut (connections dropped, new ones refused)."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(50)
-        self.port = self.listener.getsockname()[1]
-        self.cut = threading.Event()
-        self.sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.cut.is_set():
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                if self.cut.is_set():
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        for s in (source, sink):
-            with contextlib.suppress(OSError):
-                s.close()
-
-    def partition(self) -> None:
-        self.cut.set()
-        for s in self.sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-        self.sockets.clear()
-
-    def heal(self) -> None:
-        self.cut.clear()
-
-    def close(self) -> None:
-        self.listener.close()
-
-
 def test_revocation_made_during_a_partition_reaches_every_process_when_redis_answers(two_servers, settings):
     """SPEC §10: the revoking process could not reach Redis; Redis kept the old entries."""
     from urllib.parse import urlsplit
 
     redis = urlsplit(os.environ["REDIS_URL"])
-    relay = RedisPartition((redis.hostname or "127.0.0.1", redis.port or 6379))
+    relay = FaultProxy(upstream=(redis.hostname or "127.0.0.1", redis.port or 6379)).start()
     try:
         workspace = factories.make_workspace()
         key, plain = factories.make_key(workspace)
@@ -183,14 +125,14 @@ def test_revocation_made_during_a_partition_reaches_every_process_when_redis_ans
         location = f"redis://127.0.0.1:{relay.port}{redis.path or '/0'}"
         settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": location}}
         assert caches["default"].get("probe") is None  # connected through the relay
-        relay.partition()
+        relay.refuse()  # connections dropped, new ones refused
 
         api_key_revoke(
             key=key, actor=Actor.for_user(factories.owner_of(workspace))
         )  # succeeds: the database is the truth
         assert key_cache.has_pending()
         # The other processes still read Redis, which holds the old record; then Redis answers again:
-        relay.heal()
+        relay.restore()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and key_cache.has_pending():
             time.sleep(0.05)
@@ -200,4 +142,4 @@ def test_revocation_made_during_a_partition_reaches_every_process_when_redis_ans
             assert response.status_code == 401
             assert response.json()["error"]["code"] == "api_key_revoked"
     finally:
-        relay.close()
+        relay.stop()
