@@ -40,6 +40,9 @@ class Receiver:
     body_out: bytes = b""
     requests: list[Received] = field(default_factory=list)
     connections: int = 0
+    # When set, the next POST is received and then left unanswered until ``release`` is set.
+    hold_next: bool = False
+    release: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -56,6 +59,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            if receiver.hold_next:
+                receiver.hold_next = False
+                receiver.release.wait(30)
             self.send_response(receiver.next_status())
             for name, value in receiver.headers_out.items():
                 self.send_header(name, value)
