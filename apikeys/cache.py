@@ -9,9 +9,14 @@ the old record just after it: its version is older than the tombstone's.
 
 If Redis cannot be reached when a tombstone is due (a partition), the tombstone is
 kept in this process and pushed by a retry thread, and before any later lookup of
-this process, as soon as Redis answers: the other processes, which kept reading
-Redis, refuse the key from then on. ``API_KEY_CACHE_TTL`` (60 s) bounds what a
-revoking process that dies during the partition can leave behind.
+this process, as soon as Redis answers. And the tombstone does not depend on that
+process living: the change also wrote a ``KeyInvalidation`` row (an outbox, in the
+change's own transaction), and every process that serves keys replays the recent
+rows into Redis at most once a second (``apikeys.selectors``), before it trusts a
+cached record. So a key revoked by a process that never reaches Redis again (it
+died in the partition) is refused by every other process within about a second of
+the commit — the window is the replay interval, whichever process revoked; and a
+process that cannot reach Redis reads the database, so it has no window at all.
 
 Without Redis (the embedded default) nothing is cached: one indexed query a request.
 """

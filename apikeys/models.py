@@ -124,3 +124,20 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'running'})"
+
+
+class KeyInvalidation(models.Model):
+    """A key changed (revoked, rolled, its workspace's plan or status): the outbox of its cache tombstone.
+
+    Written in the transaction of the change, so it exists exactly when the change does.
+    Every process replays the recent rows into Redis at most once a second
+    (``apikeys.selectors``): a revoking process that could not reach Redis, and died
+    before it could, leaves nothing stale behind.
+    """
+
+    digest = models.CharField(max_length=64)
+    version = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.digest[:8]}… v{self.version}"

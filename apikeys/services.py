@@ -22,7 +22,7 @@ from accounts.permissions import DENIED_TEXT, Action, actor_may, plan_allows_sco
 from accounts.services import audit_event_create
 from apikeys import keys
 from apikeys.cache import key_cache
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, KeyInvalidation
 from apikeys.records import KeyRecord, parse_rate
 from apikeys.scopes import unknown_scopes
 from apikeys.selectors import api_key_live_successor
@@ -180,11 +180,17 @@ def api_key_create(
     return key, plain
 
 
+# Far longer than the replay window (the cache TTL): what is older has no entry left to fence.
+KEEP_INVALIDATIONS = timedelta(hours=1)
+
+
 def _invalidate(key: ApiKey) -> None:
     """Bump the key's cache version and tombstone it, now and again after commit."""
     ApiKey.objects.filter(pk=key.pk).update(cache_version=F("cache_version") + 1)
     key.refresh_from_db(fields=["cache_version"])
     digest, version = key.digest, key.cache_version
+    KeyInvalidation.objects.create(digest=digest, version=version)  # the outbox: see apikeys.selectors
+    KeyInvalidation.objects.filter(created_at__lt=timezone.now() - KEEP_INVALIDATIONS).delete()
     # Before commit too: a request that reads the old row meanwhile cannot cache it
     # (its version is older than the tombstone's), and tests inside one
     # transaction see the same behaviour as production.

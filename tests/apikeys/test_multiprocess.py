@@ -143,3 +143,35 @@ def test_revocation_made_during_a_partition_reaches_every_process_when_redis_ans
             assert response.json()["error"]["code"] == "api_key_revoked"
     finally:
         relay.stop()
+
+
+def test_a_revoker_that_dies_during_its_partition_leaves_nothing_stale(two_servers, settings):
+    """The revoking process never reaches Redis and dies (its pending tombstone is gone with it): the
+    other processes replay the database's invalidation outbox and refuse the key within a second or two."""
+    from urllib.parse import urlsplit
+
+    redis = urlsplit(os.environ["REDIS_URL"])
+    relay = FaultProxy(upstream=(redis.hostname or "127.0.0.1", redis.port or 6379)).start()
+    try:
+        workspace = factories.make_workspace()
+        key, plain = factories.make_key(workspace)
+        for url in two_servers:
+            assert me(url, plain).status_code == 200
+            assert me(url, plain).status_code == 200  # served from Redis now
+        location = f"redis://127.0.0.1:{relay.port}{redis.path or '/0'}"
+        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": location}}
+        relay.refuse()
+        api_key_revoke(key=key, actor=Actor.for_user(factories.owner_of(workspace)))
+        key_cache.forget_pending()  # the revoking process dies: its tombstone never reaches Redis
+        deadline = time.monotonic() + 3
+        refused: set[str] = set()
+        while time.monotonic() < deadline and len(refused) < len(two_servers):
+            for url in two_servers:
+                if me(url, plain).status_code == 401:
+                    refused.add(url)
+            time.sleep(0.1)
+        assert refused == set(two_servers)
+        for url in two_servers:
+            assert me(url, plain).json()["error"]["code"] == "api_key_revoked"
+    finally:
+        relay.stop()
