@@ -5,6 +5,7 @@ import logging
 
 import pytest
 
+from apikeys.models import ApiKey
 from core.logging import ExceptionReporterFilter, RedactSecretsFilter, redact
 from tests import factories
 
@@ -74,3 +75,21 @@ def test_error_reports_hide_credential_headers(rf):
     request = rf.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer wsk_live_secret", HTTP_X_API_KEY="wsk_live_secret")
     meta = ExceptionReporterFilter().get_safe_request_meta(request)
     assert "wsk_live_secret" not in repr(meta)
+
+
+@pytest.mark.django_db
+def test_widget_keys_and_visitor_tokens_never_reach_the_logs(client, log_output, workspace):
+    assistant = factories.make_assistant(workspace, widget_enabled=True)
+    _, publishable = factories.make_key(workspace, kind=ApiKey.Kind.PUBLISHABLE)
+    base = f"/api/widget/{assistant.public_id}"
+    client.get(f"{base}/config?key={publishable}")
+    session = client.post(f"{base}/session", {"publishable_key": publishable}, content_type="application/json")
+    token = session.json()["session_token"]
+    client.post(
+        f"{base}/chat", {"message": "hi"}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    client.get(f"{base}/history?token={token}", HTTP_AUTHORIZATION=f"Bearer {token[:-3]}xyz")  # a 401, logged
+    text = log_output.getvalue()
+    assert '"route": "api/widget/<str:assistant_id>/chat"' in text
+    for secret in (publishable, token, publishable[9:-6], token[4:]):
+        assert secret not in text
