@@ -7,8 +7,7 @@
 const script = document.currentScript;
 if (!script || window.Parley?.version) return;
 const conf = window.ParleyWidget || {};
-const setting = (attr, field = attr) =>
-  script.dataset[attr] || (typeof conf[field] === "string" ? conf[field] : "");
+const setting = (name) => script.dataset[name] || (typeof conf[name] === "string" ? conf[name] : "");
 const assistantId = setting("assistant");
 if (!/^ast_[A-Za-z0-9]+$/.test(assistantId)) {
   console.warn("Parley widget: data-assistant must be an assistant's id (ast_…).");
@@ -16,9 +15,11 @@ if (!/^ast_[A-Za-z0-9]+$/.test(assistantId)) {
 }
 const apiBase = (setting("apiBase") || new URL(script.src, location.href).origin).replace(/\/+$/, "");
 const publishableKey = setting("key");
-const identity = { user_token: setting("userToken"), user_id: setting("userId"), user_hash: setting("userHash") };
+const [userToken, userId] = [setting("userToken"), setting("userId")];
+// What a session starts with: a signed token, else an id and its hash; null: anonymous.
+const identity = userToken ? { user_token: userToken } : userId ? { user_id: userId, user_hash: setting("userHash") } : null;
 // Whose session a stored token is: another identity on the page starts a new session.
-const who = identity.user_id || jwtSubject(identity.user_token);
+const who = userId || jwtSubject(userToken);
 const STORE = `parley:${assistantId}`;
 const warn = (text) => console.warn(`Parley widget (${assistantId}): ${text}`);
 const POLL_MS = 10000;
@@ -30,31 +31,34 @@ const CSS = `
 font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Noto Sans","Helvetica Neue",Arial,sans-serif;
 color:#101828;text-align:left;direction:ltr;
 letter-spacing:normal;word-spacing:normal;text-transform:none;text-indent:0;text-shadow:none;white-space:normal;visibility:visible;cursor:auto}
-.root *,.root *::before,.root *::after{box-sizing:border-box}
+*,::before,::after{box-sizing:border-box}
 button,input,textarea{font:inherit;color:inherit;letter-spacing:inherit;text-transform:inherit}
-button{cursor:pointer}
+button{cursor:pointer;border:0;background:none}
 [hidden]{display:none!important}
+h2,h3,p{margin:0}
 .sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 :focus-visible{outline:3px solid color-mix(in srgb,var(--accent) 50%,#fff);outline-offset:2px}
-.launcher{position:fixed;right:24px;bottom:24px;z-index:2147483000;width:60px;height:60px;border:0;border-radius:50%;
-background:var(--accent);color:var(--on-accent);display:flex;align-items:center;justify-content:center;
+.launcher,.head,.user .text,.btn,.send{background:var(--accent);color:var(--on-accent)}
+.launcher,.avatar,.close,.rate button,.send{display:grid;place-items:center}
+.launcher,.panel{position:fixed;right:24px;z-index:2147483000}
+.launcher{bottom:24px;width:60px;height:60px;border-radius:50%;
 box-shadow:0 8px 24px rgba(16,24,40,.22),0 2px 6px rgba(16,24,40,.12)}
-.launcher:hover,.send:hover:enabled,.btn:hover:enabled{filter:brightness(1.1)}
+:is(.launcher,.send,.btn):hover:enabled{filter:brightness(1.1)}
+svg{fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
+.bubble{fill:currentColor;stroke:none}
 .launcher svg{width:28px;height:28px}
-.launcher .x,[aria-expanded=true] .bubble{display:none}
-[aria-expanded=true] .x{display:block}
-.panel{position:fixed;right:24px;bottom:100px;z-index:2147483000;width:380px;max-width:calc(100vw - 32px);height:600px;
+[aria-expanded=false] .x,[aria-expanded=true] .bubble{display:none}
+.panel{bottom:100px;width:380px;max-width:calc(100vw - 32px);height:600px;
 max-height:calc(100vh - 124px);display:flex;flex-direction:column;background:#fff;border-radius:16px;overflow:hidden;
 box-shadow:0 24px 48px -12px rgba(16,24,40,.28),0 0 0 1px rgba(16,24,40,.06)}
-.head{display:flex;align-items:center;gap:12px;padding:16px 12px 16px 18px;background:var(--accent);color:var(--on-accent)}
-.avatar{flex:none;width:40px;height:40px;border-radius:50%;display:grid;place-items:center;font-weight:700;font-size:17px;
+.head{display:flex;align-items:center;gap:12px;padding:16px 12px 16px 18px}
+.avatar{flex:none;width:40px;height:40px;border-radius:50%;font-weight:700;font-size:17px;
 background:rgba(255,255,255,.2);box-shadow:inset 0 0 0 1px rgba(255,255,255,.3)}
 .title{flex:1;min-width:0}
-.name{margin:0;font-size:16px;font-weight:650;line-height:1.25;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.name{font-size:16px;font-weight:650;line-height:1.25;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .sub{margin:2px 0 0;font-size:13px;opacity:.85}
-.close{flex:none;width:36px;height:36px;border:0;border-radius:10px;background:none;color:inherit;display:grid;place-items:center}
+.close{flex:none;width:36px;height:36px;border-radius:10px}
 .close:hover{background:rgba(255,255,255,.16)}
-.close svg{width:20px;height:20px}
 .scroll{flex:1;overflow-y:auto;padding:18px 16px 10px;background:#f8f9fb;overscroll-behavior:contain}
 .log{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:12px}
 .msg{display:flex;flex-direction:column;align-items:flex-start;max-width:85%}
@@ -62,17 +66,20 @@ background:rgba(255,255,255,.2);box-shadow:inset 0 0 0 1px rgba(255,255,255,.3)}
 .who{font-size:12px;font-weight:600;color:#067647;margin:0 0 3px 4px}
 .text{padding:10px 14px;border-radius:16px 16px 16px 4px;background:#fff;border:var(--line);white-space:pre-wrap;
 overflow-wrap:anywhere;box-shadow:var(--lift)}
-.user .text{background:var(--accent);color:var(--on-accent);border-color:transparent;border-radius:16px 16px 4px 16px}
+.user .text{border-color:transparent;border-radius:16px 16px 4px 16px}
 .agent .text{background:#ecfdf3;border-color:#abefc6}
 .failed .text{opacity:.55}
 .state{font-size:12px;color:#b42318;margin:3px 4px 0}
 .rate{display:flex;align-items:center;gap:2px;margin:4px 0 0 2px}
-.rate button{width:30px;height:28px;border:1px solid transparent;border-radius:8px;background:none;color:#667085;
-display:grid;place-items:center}
+.rate button{width:30px;height:28px;border:1px solid transparent;border-radius:8px;color:#667085}
 .rate button:hover:enabled{background:#eef0f3;color:#344054}
 .rate [aria-pressed=true]{color:var(--accent);background:var(--soft);border-color:color-mix(in srgb,var(--accent) 30%,#fff)}
 .rate svg{width:16px;height:16px}
 .rate span{font-size:12px;color:#5b6474;margin-left:6px}
+.chips{display:flex;flex-wrap:wrap;gap:8px;margin-top:14px}
+.chips button{padding:7px 13px;border:1px solid color-mix(in srgb,var(--accent) 45%,#d0d5dd);border-radius:18px;background:#fff;
+color:#344054;font-size:13.5px;font-weight:500;text-align:left;box-shadow:var(--lift)}
+.chips button:hover{background:var(--soft)}
 .typing .text{display:flex;gap:4px;padding:15px 16px}
 .dot{width:7px;height:7px;border-radius:50%;background:#98a2b3;animation:blink 1.2s infinite both}
 .dot:nth-child(2){animation-delay:.2s}
@@ -80,16 +87,17 @@ display:grid;place-items:center}
 @keyframes blink{0%,80%,100%{opacity:.3}40%{opacity:1}}
 @media (prefers-reduced-motion:reduce){.dot{animation:none}}
 .msg.form{align-self:stretch;max-width:none}
-.card{padding:14px;border:var(--line);border-radius:12px;background:#fff;box-shadow:var(--lift)}
+.card,.blocked{border:var(--line);border-radius:12px;background:#fff}
+.card{padding:14px;box-shadow:var(--lift)}
 .card h3{margin:0 0 2px;font-size:14px;font-weight:650}
 .card p{margin:0 0 10px;font-size:13px;color:#5b6474}
 .field{display:block;margin:0 0 8px;font-size:13px;font-weight:550;color:#344054}
-.field input{display:block;width:100%;margin-top:4px;padding:8px 10px;border:1px solid #d0d5dd;border-radius:8px;background:#fff;
-font-size:14px;font-weight:400}
+.field input{display:block;width:100%;margin-top:4px;padding:8px 10px;border-radius:8px;font-size:14px;font-weight:400}
+input,textarea{border:1px solid #d0d5dd;background:#fff}
 input:focus,textarea:focus{outline:none;border-color:var(--accent);box-shadow:var(--ring)}
 .field [aria-invalid=true]{border-color:#b42318}
 .card .err{color:#b42318;margin-bottom:8px}
-.btn{border:0;border-radius:8px;padding:8px 14px;font-size:14px;font-weight:600;background:var(--accent);color:var(--on-accent)}
+.btn{border-radius:8px;padding:8px 14px;font-size:14px;font-weight:600}
 .btn:disabled{opacity:.6}
 .btn.ghost{background:none;color:#344054;box-shadow:inset 0 0 0 1px #d0d5dd}
 .row{display:flex;gap:8px}
@@ -99,18 +107,17 @@ border-top:1px solid #fedf89}
 .notice.bad{background:#fef3f2;color:#912018;border-color:#fecdca}
 .notice span{flex:1}
 .notice .btn{padding:6px 12px;font-size:13px}
-.blocked{margin:64px 8px 0;padding:24px 18px;text-align:center;border:var(--line);border-radius:12px;background:#fff}
+.blocked{margin:64px 8px 0;padding:24px 18px;text-align:center}
 .blocked strong{display:block;font-size:15px;margin-bottom:6px}
-.blocked p{margin:0;font-size:13.5px;color:#5b6474}
+.blocked p{font-size:13.5px;color:#5b6474}
 .compose{display:flex;align-items:flex-end;gap:8px;padding:12px 12px 8px;border-top:1px solid #eaecf0;background:#fff}
-.compose textarea{flex:1;resize:none;height:44px;max-height:120px;padding:11px 12px;border:1px solid #d0d5dd;border-radius:12px;
-background:#fff;font-size:15px;line-height:1.4}
-.send{flex:none;width:44px;height:44px;border:0;border-radius:12px;background:var(--accent);color:var(--on-accent);display:grid;place-items:center}
+.compose textarea{flex:1;resize:none;height:44px;max-height:120px;padding:11px 12px;border-radius:12px;font-size:15px;line-height:1.4}
+.send{flex:none;width:44px;height:44px;border-radius:12px}
 .send:disabled{opacity:.4}
 :disabled{cursor:default}
-.send svg{width:20px;height:20px}
+.close svg,.send svg{width:20px;height:20px}
 .foot{display:flex;align-items:center;gap:8px;padding:0 14px 10px;background:#fff;font-size:12px;color:#667085}
-.link{border:0;background:none;padding:2px 0;white-space:nowrap;color:var(--accent);font-size:12.5px;font-weight:600;text-decoration:underline;text-underline-offset:2px}
+.link{padding:2px 0;white-space:nowrap;color:var(--accent);font-size:12.5px;font-weight:600;text-decoration:underline;text-underline-offset:2px}
 .by{margin-left:auto}
 @media (max-width:480px){.panel{inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}
 .launcher{right:16px;bottom:16px}.launcher[aria-expanded=true]{display:none}
@@ -132,6 +139,10 @@ function add(parent, ...children) {
   parent.append(...children);
   return parent;
 }
+function on(node, type, handler) {
+  node.addEventListener(type, handler);
+  return node;
+}
 const ICONS = {
   bubble: "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.5.4-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z",
   x: "M6 6l12 12M18 6L6 18",
@@ -142,15 +153,12 @@ const ICONS = {
 function icon(name) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = attrs(document.createElementNS(ns, "svg"), { viewBox: "0 0 24 24", "aria-hidden": "true", class: name });
-  const solid = name === "bubble";
-  const path = { d: ICONS[name], fill: solid ? "currentColor" : "none", stroke: solid ? "none" : "currentColor" };
-  svg.append(attrs(document.createElementNS(ns, "path"), { ...path, "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round" }));
-  return svg;
+  return add(svg, attrs(document.createElementNS(ns, "path"), { d: ICONS[name] })); // stroked by the svg rule
 }
 function jwtSubject(token) {
   try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return String(JSON.parse(atob(part + "===".slice((part.length + 3) % 4))).sub || "");
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"); // atob needs no padding
+    return String(JSON.parse(atob(part)).sub || "");
   } catch {
     return "";
   }
@@ -171,7 +179,7 @@ const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
 let memory = null;
 function load() {
   try {
-    const saved = JSON.parse(sessionStorage.getItem(STORE) || "null");
+    const saved = JSON.parse(sessionStorage.getItem(STORE));
     return saved?.token ? saved : null;
   } catch {
     return memory;
@@ -189,7 +197,7 @@ function save(value) {
 
 // ---------- the API ----------
 class WidgetError extends Error {
-  constructor(code, status, message, retryAfter = 0, fields = null) {
+  constructor(code, status, message, retryAfter, fields) {
     super(message || code);
     Object.assign(this, { code, status, retryAfter, fields });
   }
@@ -200,8 +208,7 @@ async function request(method, path, body, token) {
   if (token) headers.Authorization = `Bearer ${token}`;
   let res;
   try {
-    const init = { method, headers, body: body && JSON.stringify(body), credentials: "omit", mode: "cors" };
-    res = await fetch(`${apiBase}/api/widget/${encodeURIComponent(assistantId)}${path}`, init);
+    res = await fetch(`${apiBase}/api/widget/${assistantId}${path}`, { method, headers, body: body && JSON.stringify(body), credentials: "omit" });
   } catch {
     throw new WidgetError("network", 0); // offline, or a CORS preflight refused
   }
@@ -213,17 +220,12 @@ async function request(method, path, body, token) {
 }
 
 let session = load();
-if (session && session.who !== who) session = null;
+if (session?.who !== who) session = null;
 let starting = null;
 function startSession() {
-  const body = {};
-  if (publishableKey) body.publishable_key = publishableKey;
-  if (identity.user_token) body.user_token = identity.user_token;
-  else if (identity.user_id) Object.assign(body, { user_id: identity.user_id, user_hash: identity.user_hash });
-  starting ||= request("POST", "/session", body)
+  starting ||= request("POST", "/session", { publishable_key: publishableKey || undefined, ...identity })
     .then((s) => {
-      session = { token: s.session_token, conversation: s.conversation_id, who, rated: {}, lead: false };
-      save(session);
+      save((session = { token: s.session_token, conversation: s.conversation_id, who, rated: {}, lead: false }));
       return session;
     })
     .finally(() => (starting = null));
@@ -241,11 +243,7 @@ async function authed(method, path, body) {
     }
   }
 }
-function remember(field, value) {
-  if (!session) return;
-  session[field] = value;
-  save(session);
-}
+const remember = (field, value) => session && save(Object.assign(session, { [field]: value }));
 
 // ---------- the UI ----------
 let config = null;
@@ -257,6 +255,7 @@ let historyLoaded = false;
 let sending = false;
 let poller = null;
 let waitUntil = 0;
+let faq = null; // a promise of the first FAQ entries, to suggest
 
 function build() {
   const host = el("parley-widget");
@@ -272,13 +271,10 @@ function build() {
   const name = config?.name || "Chat";
   applyTheme(host, config?.theme?.color);
 
-  const launcher = attrs(el("button", "launcher"), { "aria-controls": "parley-panel" });
-  add(launcher, icon("bubble"), icon("x"));
+  const launcher = add(attrs(el("button", "launcher"), { "aria-controls": "parley-panel" }), icon("bubble"), icon("x"));
 
-  const panel = attrs(el("div", "panel"), { id: "parley-panel", role: "dialog", "aria-modal": "true", "aria-label": `Chat with ${name}` });
-  panel.hidden = true;
-  const close = attrs(el("button", "close"), { "aria-label": "Close chat" });
-  close.append(icon("x"));
+  const panel = attrs(el("div", "panel"), { id: "parley-panel", role: "dialog", "aria-modal": true, "aria-label": `Chat with ${name}` });
+  const close = add(attrs(el("button", "close"), { "aria-label": "Close chat" }), icon("x"));
   const head = add(
     el("div", "head"),
     attrs(el("div", "avatar", (name.trim()[0] || "?").toUpperCase()), { "aria-hidden": "true" }),
@@ -287,12 +283,10 @@ function build() {
   );
   const log = attrs(el("ol", "log"), { role: "log", "aria-live": "polite", "aria-label": "Messages" });
   const scroll = add(el("div", "scroll"), log);
-  const notice = attrs(el("div", "notice"), { role: "alert" });
-  notice.hidden = true;
+  const notice = attrs(el("div", "notice"), { role: "alert", hidden: "" });
 
   const input = attrs(el("textarea"), { id: "parley-input", rows: "1", maxlength: "4000", placeholder: "Write a message…" });
-  const send = attrs(el("button", "send"), { type: "submit", "aria-label": "Send message" });
-  send.append(icon("send"));
+  const send = add(attrs(el("button", "send"), { type: "submit", "aria-label": "Send message" }), icon("send"));
   const compose = add(el("form", "compose"), attrs(el("label", "sr", `Message ${name}`), { for: input.id }), input, send);
   const leadLink = el("button", "link", "Leave your email for a follow-up");
   leadLink.hidden = !config?.lead_capture;
@@ -302,34 +296,34 @@ function build() {
   shadow.append(add(el("div", "root"), panel, launcher));
   document.body.append(host);
   ui = { host, shadow, launcher, panel, close, scroll, log, notice, compose, input, send, leadLink, name };
-  setLauncherLabel();
+  show(false);
 
-  launcher.addEventListener("click", () => (opened ? closePanel() : openPanel()));
-  close.addEventListener("click", closePanel);
-  panel.addEventListener("keydown", onKey);
-  compose.addEventListener("submit", (ev) => submit(ev));
+  on(launcher, "click", () => (opened ? closePanel() : openPanel()));
+  on(close, "click", closePanel);
+  on(panel, "keydown", onKey);
+  on(compose, "submit", submit);
   // Enter sends, Shift+Enter makes a new line.
-  input.addEventListener("keydown", (ev) => ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && submit(ev));
-  input.addEventListener("input", grow);
-  leadLink.addEventListener("click", () => showLead(true));
+  on(input, "keydown", (ev) => ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && submit(ev));
+  on(input, "input", grow);
+  on(leadLink, "click", () => showLead(true));
 
   if (blocked) showBlocked();
   else if (config?.greeting) addMessage({ role: "assistant", body: config.greeting });
   updateSend();
 }
 
-function setLauncherLabel() {
-  ui.launcher.setAttribute("aria-label", opened ? "Close chat" : config ? `Open chat with ${ui.name}` : "Open chat");
-  ui.launcher.setAttribute("aria-expanded", String(opened));
+function show(open) {
+  opened = open;
+  ui.panel.hidden = !open;
+  attrs(ui.launcher, { "aria-label": open ? "Close chat" : config ? `Open chat with ${ui.name}` : "Open chat", "aria-expanded": open });
 }
 function grow() {
   ui.input.style.height = "auto"; // CSSOM: a CSP allows it (not a style attribute in markup)
   ui.input.style.height = `${Math.min(ui.input.scrollHeight + 2, 120)}px`;
   updateSend();
 }
-function updateSend() {
-  ui.send.disabled = sending || !!blocked || !ui.input.value.trim() || Date.now() < waitUntil;
-}
+const busy = () => sending || !!blocked || Date.now() < waitUntil;
+const updateSend = () => (ui.send.disabled = busy() || !ui.input.value.trim());
 const focusables = () =>
   [...ui.panel.querySelectorAll("button,input,textarea,a[href]")].filter((n) => !n.disabled && n.offsetParent);
 function onKey(ev) {
@@ -350,9 +344,7 @@ function onKey(ev) {
 
 function openPanel() {
   if (!ui.panel || opened) return;
-  opened = true;
-  ui.panel.hidden = false;
-  setLauncherLabel();
+  show(true);
   (blocked || ui.compose.hidden ? ui.close : ui.input).focus();
   scrollDown();
   if (blocked || !config) return;
@@ -362,39 +354,35 @@ function openPanel() {
 }
 function closePanel() {
   if (!opened) return;
-  opened = false;
-  ui.panel.hidden = true;
-  setLauncherLabel();
+  show(false);
   ui.launcher.focus();
 }
 const scrollDown = () => (ui.scroll.scrollTop = ui.scroll.scrollHeight);
+const insert = (item) => ui.log.insertBefore(item, ui.log.querySelector(".typing")); // before the typing dots
 
 function addMessage(msg) {
   if (rendered[msg.id]) return rendered[msg.id];
   const role = ["user", "agent"].includes(msg.role) ? msg.role : "assistant";
   const li = el("li", `msg ${role}`);
-  const text = el("div", "text");
-  text.textContent = String(msg.body || "");
+  const text = el("div", "text", String(msg.body || ""));
   text.title = when(msg.created_at);
-  if (role === "agent") li.append(el("span", "who", "Support team"));
-  else li.append(el("span", "sr", role === "user" ? "You:" : `${ui.name}:`));
-  li.append(text);
+  li.append(role === "agent" ? el("span", "who", "Support team") : el("span", "sr", role === "user" ? "You:" : `${ui.name}:`), text);
   if (role === "assistant" && msg.id) li.append(rating(msg.id));
   if (msg.id) rendered[msg.id] = li;
-  ui.log.insertBefore(li, ui.log.querySelector(".typing"));
+  if (role === "user") ui.chips?.remove();
+  insert(li);
   if (!ui.shadow.activeElement?.closest(".card")) scrollDown(); // not away from a form being filled
   return li;
 }
 function rating(messageId) {
-  const row = attrs(el("div", "rate"), { role: "group", "aria-label": "Was this answer helpful?" });
   const given = session?.rated?.[messageId];
   const thanks = el("span", "", given ? "Thanks for the feedback" : "");
+  const lock = (off) => buttons.forEach((x) => (x.disabled = off));
   const buttons = [["up", "Helpful"], ["down", "Not helpful"]].map(([value, label]) => {
-    const b = attrs(el("button"), { "aria-label": label, "aria-pressed": String(given === value) });
-    b.append(icon(value));
+    const b = add(attrs(el("button"), { "aria-label": label, "aria-pressed": given === value }), icon(value));
     b.disabled = !!given;
-    b.addEventListener("click", async () => {
-      buttons.forEach((x) => (x.disabled = true));
+    on(b, "click", async () => {
+      lock(true);
       b.setAttribute("aria-pressed", "true");
       try {
         await authed("POST", "/feedback", { rating: value, message_id: messageId });
@@ -402,37 +390,30 @@ function rating(messageId) {
         thanks.textContent = "Thanks for the feedback";
       } catch (e) {
         b.setAttribute("aria-pressed", "false");
-        buttons.forEach((x) => (x.disabled = false));
+        lock(false);
         fail(e, () => b.click());
       }
     });
     return b;
   });
-  return add(row, ...buttons, thanks);
+  return add(attrs(el("div", "rate"), { role: "group", "aria-label": "Was this answer helpful?" }), ...buttons, thanks);
 }
-function setTyping(on) {
-  let t = ui.log.querySelector(".typing");
-  if (on && !t) {
-    const dots = attrs(el("div", "text"), { "aria-hidden": "true" });
-    dots.append(el("span", "dot"), el("span", "dot"), el("span", "dot"));
-    t = add(el("li", "msg assistant typing"), el("span", "sr", `${ui.name} is typing…`), dots);
-    ui.log.append(t);
+function setTyping(active) {
+  const t = ui.log.querySelector(".typing");
+  if (active && !t) {
+    const dots = add(attrs(el("div", "text"), { "aria-hidden": true }), el("span", "dot"), el("span", "dot"), el("span", "dot"));
+    ui.log.append(add(el("li", "msg assistant typing"), el("span", "sr", `${ui.name} is typing…`), dots));
     scrollDown();
-  } else if (!on) t?.remove();
+  } else if (!active) t?.remove();
 }
 
 // ---------- notices and refusals ----------
 function note(text, kind, again) {
-  ui.notice.textContent = "";
-  ui.notice.className = `notice${kind === "rate" ? "" : " bad"}`;
-  ui.notice.dataset.kind = kind;
-  ui.notice.append(el("span", "", text));
-  if (again) {
-    const b = el("button", "btn", "Retry");
-    b.addEventListener("click", () => (clearNote(), again()));
-    ui.notice.append(b);
-  }
-  ui.notice.hidden = false;
+  const n = ui.notice;
+  n.className = `notice${kind === "rate" ? "" : " bad"}`;
+  n.dataset.kind = kind;
+  n.replaceChildren(el("span", "", text), again ? on(el("button", "btn", "Retry"), "click", () => (clearNote(), again())) : "");
+  n.hidden = false;
 }
 function clearNote() {
   ui.notice.hidden = true;
@@ -488,15 +469,15 @@ function fail(e, again) {
 // ---------- what the visitor does ----------
 async function ensureSession() {
   if (session || blocked) return;
-  if (config.identity_verification === "required" && !identity.user_token && !identity.user_id) {
+  if (config.identity_verification === "required" && !identity) {
     warn("identity verification is required: set data-user-token (or data-user-id + data-user-hash).");
     return refuse("signin");
   }
   try {
     await startSession();
     // A new anonymous session's conversation is empty; a verified visitor may come back to one.
-    if (identity.user_token || identity.user_id) await loadHistory();
-    else historyLoaded = true;
+    if (identity) await loadHistory();
+    else (historyLoaded = true), suggest();
   } catch (e) {
     fail(e, ensureSession);
   }
@@ -506,6 +487,7 @@ async function loadHistory(quiet) {
     const h = await authed("GET", "/history");
     historyLoaded = true;
     (h.results || []).forEach(addMessage);
+    suggest();
   } catch (e) {
     if (!quiet) fail(e, loadHistory);
   }
@@ -523,7 +505,20 @@ function submit(ev) {
   if (ui.send.disabled || !text) return;
   ui.input.value = "";
   grow();
-  sendMessage(text, addMessage({ role: "user", body: text }));
+  say(text);
+}
+const say = (text) => sendMessage(text, addMessage({ role: "user", body: text }));
+// Up to 3 FAQ questions to ask with a click, under the greeting until the visitor says something.
+async function suggest() {
+  const wanted = () => historyLoaded && !ui.chips && !ui.log.querySelector(".user");
+  if (!wanted()) return;
+  // A simple GET (If-None-Match would need a preflight): the HTTP cache revalidates with the ETag.
+  const list = await (faq ||= request("GET", "/qnas").then((r) => r.results.slice(0, 3)).catch(() => []));
+  if (!wanted() || !list.length) return;
+  const chip = ({ question: q }) => on(el("button", "", q), "click", () => busy() || (ui.input.focus(), say(q)));
+  ui.chips = add(attrs(el("div", "chips"), { role: "group", "aria-label": "Suggested questions" }), ...list.map(chip));
+  ui.scroll.append(ui.chips);
+  scrollDown();
 }
 async function sendMessage(text, pending) {
   sending = true;
@@ -544,10 +539,7 @@ async function sendMessage(text, pending) {
     if (e.code === "rate_limited" || e.status === 400) {
       // Not stored: the text goes back into the box, to send again.
       pending.remove();
-      if (!ui.input.value) {
-        ui.input.value = text;
-        grow();
-      }
+      if (!ui.input.value) (ui.input.value = text), grow();
     } else {
       pending.classList.add("failed");
       pending.append(el("span", "state", "Not sent"));
@@ -576,8 +568,7 @@ function leadForm() {
     inputs[key] = attrs(el("input"), { name: key, type, autocomplete, placeholder });
     return add(el("label", "field", label), inputs[key]);
   });
-  const err = attrs(el("p", "err"), { id: "parley-lead-error" });
-  err.hidden = true;
+  const err = attrs(el("p", "err"), { id: "parley-lead-error", hidden: "" });
   const ok = attrs(el("button", "btn", "Send"), { type: "submit" });
   const later = el("button", "btn ghost", "Not now");
   add(
@@ -588,7 +579,7 @@ function leadForm() {
     err,
     add(el("div", "row"), ok, later)
   );
-  later.addEventListener("click", () => {
+  on(later, "click", () => {
     item.remove();
     ui.leadLink.hidden = !config.lead_capture;
     ui.input.focus();
@@ -596,9 +587,9 @@ function leadForm() {
   const problem = (text, field) => {
     err.textContent = text;
     err.hidden = false;
-    attrs(inputs[field], { "aria-invalid": "true", "aria-describedby": err.id }).focus();
+    attrs(inputs[field], { "aria-invalid": true, "aria-describedby": err.id }).focus();
   };
-  card.addEventListener("submit", async (ev) => {
+  on(card, "submit", async (ev) => {
     ev.preventDefault();
     const body = {};
     for (const k of ["name", "email", "phone"]) {
@@ -627,8 +618,7 @@ function leadForm() {
     }
   });
   // In the conversation, where it was offered (the log announces it); later messages come after it.
-  const item = add(el("li", "msg form"), card);
-  ui.log.insertBefore(item, ui.log.querySelector(".typing"));
+  const item = insert(add(el("li", "msg form"), card));
   scrollDown();
   return card;
 }
@@ -637,8 +627,7 @@ function leadForm() {
 // The config, or a WidgetError to show with a Retry (offline, server error); null: no widget here.
 async function loadConfig() {
   try {
-    config = await request("GET", `/config${publishableKey ? `?key=${encodeURIComponent(publishableKey)}` : ""}`);
-    return config;
+    return (config = await request("GET", `/config${publishableKey ? `?key=${encodeURIComponent(publishableKey)}` : ""}`));
   } catch (e) {
     if (e.code === "not_found") {
       warn("no such assistant, or its widget is turned off.");
@@ -667,7 +656,7 @@ async function start() {
   fail(outcome, again);
 }
 
-window.Parley = { version: "1", open: () => openPanel(), close: () => closePanel() };
+window.Parley = { version: "1", open: openPanel, close: closePanel };
 if (document.body) start();
 else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -237,6 +237,73 @@ def test_chat_history_feedback_and_lead_across_origins(site, live_server, page: 
     assert problems == []
 
 
+def test_the_first_faq_questions_are_suggested_until_the_visitor_asks(site, page: Page, artifacts):
+    assistant = widget_assistant(site, faq=(*FAQ, ("Do you ship abroad?", "Yes, to 40 countries.")))
+    problems = watch(page)
+    asked = []
+    page.on("request", lambda r: asked.append(r) if r.url.endswith("/qnas") else None)
+    page.goto(site.url)
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    suggestions = page.get_by_role("group", name="Suggested questions")
+    chips = suggestions.get_by_role("button")
+    expect(chips).to_have_text([question for question, _answer in FAQ])  # the first three, in order
+    expect(page.get_by_label("Message Acme Help")).to_be_focused()
+    page.mouse.move(0, 0)
+    page.get_by_role("dialog").screenshot(path=artifacts / "widget-suggestions.png")
+
+    # A suggestion is sent as the visitor's message: the answer comes from /chat and is stored.
+    chips.nth(1).click()
+    expect(log(page).locator(".user")).to_have_text(["You:How do I get a refund?"])
+    expect(log(page)).to_contain_text("Reply to your order email within 30 days of delivery.")
+    expect(suggestions).to_have_count(0)
+    expect(page.get_by_label("Message Acme Help")).to_be_focused()
+    conversation = Conversation.objects.get(assistant=assistant)
+    assert list(conversation.messages.values_list("role", "body")) == [
+        ("user", "How do I get a refund?"),
+        ("assistant", FAQ[1][1]),
+    ]
+    # One simple GET: no If-None-Match from the page (a header that is not CORS-safelisted).
+    assert [(r.method, "if-none-match" in r.headers) for r in asked] == [("GET", False)]
+
+    # After a reload the conversation has the visitor's message: no suggestions, not even asked for.
+    page.reload()
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    expect(log(page)).to_contain_text("Reply to your order email within 30 days of delivery.")
+    expect(suggestions).to_have_count(0)
+    assert len(asked) == 1
+    assert problems == []
+
+
+def test_suggestions_answer_to_the_keyboard_go_when_typing_and_a_failed_faq_shows_none(site, page: Page):
+    widget_assistant(site)
+    page.goto(site.url)
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    suggestions = page.get_by_role("group", name="Suggested questions")
+    suggestions.get_by_role("button", name=FAQ[2][0]).focus()
+    page.keyboard.press("Space")
+    expect(log(page)).to_contain_text("2–4 working days in the EU")
+    expect(suggestions).to_have_count(0)
+
+    # A new visitor who types a question instead: the suggestions go too.
+    page.evaluate("sessionStorage.clear()")
+    page.reload()
+    page.get_by_role("button", name="Open chat with Acme Help").click()
+    expect(suggestions.get_by_role("button")).to_have_count(3)
+    ask(page, "How do I get a refund?")
+    expect(suggestions).to_have_count(0)
+    expect(log(page)).to_contain_text("Reply to your order email within 30 days of delivery.")
+
+    # A new visitor whose FAQ request fails sees the greeting, no suggestions and no error.
+    page.evaluate("sessionStorage.clear()")
+    page.route(re.compile(r".*/api/widget/[^/]+/qnas$"), lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    with page.expect_event("requestfailed", lambda r: r.url.endswith("/qnas")):
+        page.get_by_role("button", name="Open chat with Acme Help").click()
+    expect(log(page)).to_contain_text("Hi! Ask me about opening hours, refunds or shipping.")
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(suggestions).to_have_count(0)
+
+
 def test_an_origin_the_assistant_does_not_allow_is_told_so(site, page: Page, artifacts):
     widget_assistant(site, allowed_origins=["https://shop.example.com"])
     problems = watch(page)
