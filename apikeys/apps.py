@@ -7,3 +7,7 @@ class ApiKeysConfig(AppConfig):
 
     def ready(self) -> None:
         from apikeys import receivers, schema  # noqa: F401  (signal receivers; OpenAPI extension)
+        from apikeys.selectors import replay_invalidations
+        from core.dbhealth import database_health
+
+        database_health.on_tick(replay_invalidations)

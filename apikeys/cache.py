@@ -11,9 +11,9 @@ If Redis cannot be reached when a tombstone is due (a partition), the tombstone 
 kept in this process and pushed by a retry thread, and before any later lookup of
 this process, as soon as Redis answers. And the tombstone does not depend on that
 process living: the change also wrote a ``KeyInvalidation`` row (an outbox, in the
-change's own transaction), and every process that serves keys replays the recent
-rows into Redis at most once a second (``apikeys.selectors``), before it trusts a
-cached record. So a key revoked by a process that never reaches Redis again (it
+change's own transaction), and every process replays the recent rows into Redis
+once a second, off the request path (``apikeys.selectors.replay_invalidations`` on
+the database monitor's beat, ``core.dbhealth``). So a key revoked by a process that never reaches Redis again (it
 died in the partition) is refused by every other process within about a second of
 the commit — the window is the replay interval, whichever process revoked; and a
 process that cannot reach Redis reads the database, so it has no window at all.

@@ -130,8 +130,8 @@ class KeyInvalidation(models.Model):
     """A key changed (revoked, rolled, its workspace's plan or status): the outbox of its cache tombstone.
 
     Written in the transaction of the change, so it exists exactly when the change does.
-    Every process replays the recent rows into Redis at most once a second
-    (``apikeys.selectors``): a revoking process that could not reach Redis, and died
+    Every process replays the recent rows into Redis once a second, off the request
+    path (``apikeys.selectors.replay_invalidations``): a revoking process that could not reach Redis, and died
     before it could, leaves nothing stale behind.
     """
 

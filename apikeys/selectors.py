@@ -16,25 +16,21 @@ from apikeys.records import KeyRecord
 from core.cache import REDIS_ERRORS
 from core.metrics import KEY_CACHE_LOOKUPS
 
-# How often each process replays the invalidation outbox into Redis, and how far back.
-INVALIDATION_REPLAY_INTERVAL = 1.0
-_replay = {"at": float("-inf")}
 _replayed: set[tuple[str, int]] = set()
 
 
-def _replay_invalidations() -> None:
-    """Push the tombstones of keys changed recently, whoever changed them (at most once a second).
+def replay_invalidations() -> None:
+    """Push the tombstones of keys changed recently, whoever changed them (every second, off the request path).
 
     A revoking process writes its tombstone to Redis itself; when it cannot (a
     partition) and dies before Redis answers again, this replay — run by every
-    process that serves keys — still fences the key within a second. Rows older than
-    the cache TTL describe entries that have expired from Redis anyway.
+    process, on the database monitor's beat (``core.dbhealth``) — still fences the
+    key within about a second. Rows older than the cache TTL describe entries that
+    have expired from Redis anyway.
     """
-    now = time.monotonic()
-    if now - _replay["at"] < INVALIDATION_REPLAY_INTERVAL:
+    if not key_cache.enabled:
         return
-    _replay["at"] = now
-    since = timezone.now() - timedelta(seconds=settings.API_KEY_CACHE_TTL + INVALIDATION_REPLAY_INTERVAL + 5)
+    since = timezone.now() - timedelta(seconds=settings.API_KEY_CACHE_TTL + REPLAY_MARGIN_SECONDS)
     for digest, version in KeyInvalidation.objects.filter(created_at__gte=since).values_list("digest", "version"):
         if (digest, version) not in _replayed:
             key_cache.invalidate(digest, version)
@@ -44,17 +40,18 @@ def _replay_invalidations() -> None:
         _replayed.clear()
 
 
+REPLAY_MARGIN_SECONDS = 10
+
+
 def api_key_lookup(digest: str) -> tuple[KeyRecord | None, tuple[int, int] | None]:
     """Find a key by digest: ``(record, (count, seconds left) if counted)``.
 
     One Redis round trip on a hit (which also counts the request against the
-    key's rate limit), else one indexed query that joins the workspace. At most
-    once a second, one more query replays recent invalidations (``_replay_invalidations``).
+    key's rate limit), else one indexed query that joins the workspace.
     """
     if not key_cache.enabled:
         KEY_CACHE_LOOKUPS.labels("bypass").inc()
         return _from_database(digest), None
-    _replay_invalidations()
     now = int(time.time())
     try:
         record, usage = key_cache.lookup(digest, now)

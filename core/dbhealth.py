@@ -2,22 +2,26 @@
 
 A request whose API key is in Redis never touches PostgreSQL, yet must answer 503
 while PostgreSQL is unreachable: Parley cannot promise a key is still live (or log,
-or write) without it. Asking the database on every such request would cost the hot
-path a round trip, so a process remembers what it last learned — from a database
-error anywhere (``mark_down``), or from a ``SELECT 1`` probe made at most once per
-``PROBE_INTERVAL`` by the request that finds the last answer too old. Between
-probes the answer is a memory read. A dead database is noticed within a second
-plus the connect timeout (2 s), and a recovered one within a second of its return,
-without a restart: Django reconnects (``CONN_HEALTH_CHECKS``) on the next query.
+or write) without it. The request path only reads what the process knows: a monitor
+thread (one per process, started by the first question, again after a fork) runs
+``SELECT 1`` every ``PROBE_INTERVAL`` on a connection of its own, and any database
+error a request meets marks the database down at once (``mark_down``). So a cached
+key costs no query at all, a dead database is noticed within a second (plus the 2 s
+connect timeout of a blackholed one), and a recovered one within a second, without a
+restart: Django reconnects (``CONN_HEALTH_CHECKS``) on the next query.
+
+Other apps add work to the monitor's beat with ``on_tick`` (the API key cache replays
+recent revocations there); ticks run only while the database answers.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import time
+from collections.abc import Callable
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 
 logger = logging.getLogger("parley.database")
 
@@ -28,39 +32,78 @@ PROBE_INTERVAL = 1.0
 class DatabaseHealth:
     def __init__(self) -> None:
         self._up = True
-        self._checked_at = float("-inf")
+        self._ticks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._stop = threading.Event()
+
+    def on_tick(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the monitor's thread after every probe that succeeded."""
+        self._ticks.append(callback)
 
     def mark_down(self, exc: BaseException) -> None:
-        """A query failed: the database is down for this process until a probe says otherwise."""
+        """A query failed: the database is down for this process until the next probe says otherwise."""
         if self._up:
             logger.warning("Database unreachable: %s", type(exc).__name__)
-        self._up, self._checked_at = False, time.monotonic()
+        self._up = False
 
     def is_up(self) -> bool:
-        """The last answer, probing again when it is older than ``PROBE_INTERVAL``."""
-        if time.monotonic() - self._checked_at < PROBE_INTERVAL:
-            return self._up
-        if not self._lock.acquire(blocking=False):  # another thread of this process is probing
-            return self._up
-        try:
-            self._probe()
-        finally:
-            self._lock.release()
+        """What the process knows now: a memory read, never a query."""
+        self._ensure_monitor()
         return self._up
 
-    def _probe(self) -> None:
+    def _ensure_monitor(self) -> None:
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="parley-database-health", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                if self._probe():
+                    self._tick()
+                if self._stop.wait(PROBE_INTERVAL):
+                    return
+        finally:
+            connection.close()
+
+    def _probe(self) -> bool:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
-        except DatabaseError as exc:
-            if isinstance(exc, DATABASE_ERRORS):
-                self.mark_down(exc)  # Django drops the broken connection at the request's end
-                return
-            raise
+        except DATABASE_ERRORS as exc:
+            self.mark_down(exc)
+            connection.close()  # the next probe connects afresh
+            return False
+        except Exception:  # not an outage (the test suite forbids the database to some tests): no verdict
+            logger.debug("Database probe could not run", exc_info=True)
+            return False
         if not self._up:
             logger.warning("Database reachable again")
-        self._up, self._checked_at = True, time.monotonic()
+        self._up = True
+        return True
+
+    def _tick(self) -> None:
+        for callback in self._ticks:
+            try:
+                callback()
+            except Exception:  # one failing tick must not stop the monitor
+                logger.exception("Database monitor tick %s failed", getattr(callback, "__qualname__", callback))
+
+    def stop(self) -> None:
+        """Stop the monitor and close its connection (the test suite does, before dropping its database)."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout=5)
+        self._thread = None
 
 
 database_health = DatabaseHealth()

@@ -11,9 +11,17 @@ from rest_framework.test import APIClient
 
 from accounts.models import Plan, Role
 from apikeys.cache import key_cache
+from core.dbhealth import database_health
 from tests import factories
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_database_monitor(django_db_setup, django_db_blocker):
+    """The monitor thread (core/dbhealth.py) holds a connection: closed before the test database is dropped."""
+    yield
+    database_health.stop()
 
 
 @pytest.fixture(autouse=True)
