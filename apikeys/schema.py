@@ -10,7 +10,8 @@ operation:
 - every error the check chain can answer, as the SPEC §3 envelope, with examples:
   401 from authentication, 403/429 from each permission class the view lists, 400 for
   a body or query parameters, 404 for an id in the path, 413/415 for a body;
-- the ``X-RateLimit-*`` headers (and ``Retry-After`` on 429, ``X-Request-Id`` everywhere).
+- the ``X-RateLimit-*``, ``RateLimit-Policy`` and ``RateLimit`` headers (and ``Retry-After`` on 429,
+  ``X-Request-Id`` everywhere).
 
 A view declares the rest with ``@extend_schema`` on each method: ``operation_id``
 (required: a warning otherwise, and ``spectacular --fail-on-warn`` fails), ``summary``,
@@ -111,11 +112,35 @@ def _header(description: str, *, required: bool = False, minimum: int = 0) -> di
     return {"description": description, "required": required, "schema": {"type": "integer", "minimum": minimum}}
 
 
+def _field(description: str, *, pattern: str, example: str, required: bool) -> dict[str, Any]:
+    return {
+        "description": description,
+        "required": required,
+        "schema": {"type": "string", "pattern": pattern},
+        "example": example,
+    }
+
+
 def rate_limit_headers(*, required: bool) -> dict[str, Any]:
+    """``X-RateLimit-*`` and the same numbers as the IETF fields (draft-ietf-httpapi-ratelimit-headers-11)."""
     return {
         "X-RateLimit-Limit": _header("Requests this key may make per period.", required=required),
         "X-RateLimit-Remaining": _header("Requests left in the current period.", required=required),
         "X-RateLimit-Reset": _header("Seconds until the current period ends.", required=required),
+        "RateLimit-Policy": _field(
+            'The key\'s limit as the IETF field (draft-ietf-httpapi-ratelimit-headers-11): policy `"key"`, '
+            "`q` requests per window of `w` seconds (the same limit as `X-RateLimit-Limit`).",
+            pattern=r'^"key";q=\d+;w=\d+$',
+            example='"key";q=1000;w=3600',
+            required=required,
+        ),
+        "RateLimit": _field(
+            'Where the key stands, as the IETF field: policy `"key"`, `r` requests left, `t` seconds until the '
+            "window resets (the same numbers as `X-RateLimit-Remaining` and `X-RateLimit-Reset`).",
+            pattern=r'^"key";r=\d+;t=\d+$',
+            example='"key";r=998;t=1785',
+            required=required,
+        ),
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -242,8 +242,13 @@ def api_key_roll(*, key: ApiKey, actor: Actor, grace: timedelta = timedelta(0)) 
 
 
 @transaction.atomic
-def api_key_revoke(*, key: ApiKey, actor: Actor, via: str = "app", reason: str = "") -> ApiKey:
-    """Revoke now. Every worker refuses the key from the next request on. Revoking twice is a no-op."""
+def api_key_revoke(
+    *, key: ApiKey, actor: Actor, via: str = "app", reason: str = "", details: Mapping[str, object] | None = None
+) -> ApiKey:
+    """Revoke now. Every worker refuses the key from the next request on. Revoking twice is a no-op.
+
+    ``details`` add to the audit event (e.g. where a leaked key was found).
+    """
     key = ApiKey.objects.select_for_update().select_related("workspace").get(pk=key.pk)
     _require(actor, Action.REVOKE_API_KEYS, key.workspace)
     if key.revoked_at is not None:
@@ -254,7 +259,7 @@ def api_key_revoke(*, key: ApiKey, actor: Actor, via: str = "app", reason: str =
     _invalidate(key)
     # On commit, for whoever must let go of the key (webhooks remove the subscriptions it created).
     emit("api_key.revoked", workspace_id=key.workspace_id, data={"id": key.pk, "hint": key.hint}, actor=actor.label)
-    _audit("api_key.revoked", key, actor, via=via, **({"reason": reason} if reason else {}))
+    _audit("api_key.revoked", key, actor, via=via, **({"reason": reason} if reason else {}), **(details or {}))
     return key
 
 

@@ -1,4 +1,4 @@
-"""Per-key rate limits (SPEC §2) and the ``X-RateLimit-*`` figures.
+"""Per-key rate limits (SPEC §2) and the ``X-RateLimit-*`` / ``RateLimit-Policy`` / ``RateLimit`` figures.
 
 With Redis, the key lookup already counted the request in the same round trip
 (apikeys/cache.py) and left the count in ``request.state.counted``. Otherwise (no
@@ -35,6 +35,6 @@ def count_request(request: Request, record: KeyRecord) -> RateLimitUsage:
             increment=True,
         )
         if usage is None:  # RATELIMIT_ENABLE = False
-            return RateLimitUsage(limit=limit, remaining=limit, reset=period - int(time.time()) % period)
+            return RateLimitUsage(limit=limit, remaining=limit, reset=period - int(time.time()) % period, window=period)
         count, left = usage["count"], usage["time_left"]
-    return RateLimitUsage(limit=limit, remaining=limit - count, reset=int(left))
+    return RateLimitUsage(limit=limit, remaining=limit - count, reset=int(left), window=period)

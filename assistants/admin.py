@@ -164,7 +164,11 @@ class AssistantAdmin(admin.ModelAdmin):
     search_fields = ["name", "public_id", "workspace__name"]
     list_select_related = ["workspace"]
     autocomplete_fields = ["workspace"]
-    exclude = ["identity_secret_encrypted", "twilio_auth_token_encrypted"]  # not even as ciphertext
+    exclude = [  # not even as ciphertext
+        "identity_secret_encrypted",
+        "previous_identity_secret_encrypted",
+        "twilio_auth_token_encrypted",
+    ]
     inlines = [FaqEntryInline, AssistantGrantInline]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> _FieldsetSpec:

@@ -17,10 +17,19 @@ from rest_framework.views import APIView
 from accounts.actors import Actor
 from accounts.api import signed_in
 from accounts.selectors import current_membership
+from apikeys.services import ROLL_GRACE_CHOICES
 from assistants import permissions
 from assistants.models import TWILIO_ACCOUNT_SID, TWILIO_SERVICE_SID, Assistant, FaqEntry, Message
-from assistants.selectors import assistant_get, assistant_list, chat_get, chat_list, chat_messages
+from assistants.selectors import (
+    assistant_get,
+    assistant_list,
+    chat_get,
+    chat_list,
+    chat_messages,
+    identity_secret_previous_until,
+)
 from assistants.services import (
+    IDENTITY_SECRET_MANAGERS_ONLY,
     assistant_create,
     assistant_delete,
     assistant_grant_add,
@@ -270,16 +279,31 @@ class AssistantGrantsApi(InAppView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class IdentitySecretApi(InAppView):
-    """A new identity secret, shown once (``no-store``); the previous one stops verifying.
+class IdentitySecretInput(StrictSerializer):
+    previous_valid_for = serializers.ChoiceField(choices=list(ROLL_GRACE_CHOICES), default="now")
 
-    It takes no body (a later release adds ``previous_valid_for``); one sent is ignored.
+
+class IdentitySecretApi(InAppView):
+    """A new identity secret, shown once (``no-store``).
+
+    Optional body ``{"previous_valid_for": "now" | "1h" | "24h" | "7d"}`` (default ``now``):
+    how long the secret it replaces still verifies. The answer says until when
+    (``previous_valid_until``, ``null`` when it stopped at once).
     """
 
     def post(self, request: Request, assistant_id: str) -> Response:
         assistant = assistant_get(user=signed_in(request), public_id=assistant_id)
-        secret = assistant_identity_secret_rotate(assistant=assistant, actor=self.actor)
-        response = Response({"identity_secret": secret}, status=status.HTTP_201_CREATED)
+        if not permissions.may_manage(signed_in(request), assistant):  # before the body is read
+            raise Forbidden(IDENTITY_SECRET_MANAGERS_ONLY)
+        data = IdentitySecretInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        secret = assistant_identity_secret_rotate(
+            assistant=assistant,
+            actor=self.actor,
+            previous_valid_for=ROLL_GRACE_CHOICES[data.validated_data["previous_valid_for"]],
+        )
+        until = identity_secret_previous_until(assistant.pk)
+        response = Response({"identity_secret": secret, "previous_valid_until": until}, status=status.HTTP_201_CREATED)
         response["Cache-Control"] = "no-store"
         return response
 

@@ -59,6 +59,10 @@ class Assistant(models.Model):
         max_length=16, choices=IdentityVerification.choices, default=IdentityVerification.OFF
     )
     identity_secret_encrypted = models.TextField(blank=True, editable=False)
+    # The secret a rotation replaced, still verifying until ``previous_identity_secret_expires_at``
+    # (a rotation's overlap, so no signed-in visitor is turned away meanwhile).
+    previous_identity_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_identity_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     help_text = models.CharField(max_length=MAX_TEXT_LENGTH, blank=True)
     # SMS (SPEC §7)
     sms_number = models.CharField(max_length=16, blank=True, validators=[E164])

@@ -9,6 +9,7 @@ from functools import reduce
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import User, Workspace
 from assistants import permissions
@@ -92,9 +93,32 @@ def conversation_get(*, workspace_id: int, public_id: str) -> Conversation:
 
 
 def identity_secrets(assistant_pk: int) -> list[str]:
-    """The identity secrets that verify this assistant's visitors now (plain; never log them)."""
-    encrypted = Assistant.objects.filter(pk=assistant_pk).values_list("identity_secret_encrypted", flat=True).first()
-    return [decrypt(encrypted)] if encrypted else []
+    """The identity secrets that verify this assistant's visitors now, current first (plain; never log them).
+
+    During a rotation's overlap (``previous_valid_for``) the secret it replaced verifies too.
+    """
+    row = (
+        Assistant.objects.filter(pk=assistant_pk)
+        .values_list(
+            "identity_secret_encrypted", "previous_identity_secret_encrypted", "previous_identity_secret_expires_at"
+        )
+        .first()
+    )
+    if row is None:
+        return []
+    current, previous, previous_until = row
+    secrets = [decrypt(current)] if current else []
+    if previous and previous_until is not None and previous_until > timezone.now():
+        secrets.append(decrypt(previous))
+    return secrets
+
+
+def identity_secret_previous_until(assistant_pk: int) -> datetime | None:
+    """Until when the secret the last rotation replaced still verifies (``None``: it does not)."""
+    until = (
+        Assistant.objects.filter(pk=assistant_pk).values_list("previous_identity_secret_expires_at", flat=True).first()
+    )
+    return until if until is not None and until > timezone.now() else None
 
 
 def faq_entries(assistant_pk: int) -> list[FaqEntry]:

@@ -8,9 +8,11 @@ returned in plain exactly once (the identity secret, when made) and never logged
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import Membership, User, Workspace
@@ -26,6 +28,7 @@ from core.events import emit
 from crm.models import Contact
 
 MANAGERS_ONLY = "Only workspace owners and admins can change assistants."
+IDENTITY_SECRET_MANAGERS_ONLY = "Only workspace owners and admins can make an identity secret."
 IDENTITY_SECRET_BYTES = 32
 # Fields the audit log names when they change (values of secrets are never recorded).
 _SECRET_FIELDS = {"twilio_auth_token"}
@@ -102,14 +105,44 @@ def assistant_delete(*, assistant: Assistant, actor: Actor) -> None:
 
 
 @transaction.atomic
-def assistant_identity_secret_rotate(*, assistant: Assistant, actor: Actor) -> str:
-    """Make a new identity secret; returns it in plain, the only time it is ever shown."""
+def assistant_identity_secret_rotate(
+    *, assistant: Assistant, actor: Actor, previous_valid_for: timedelta = timedelta(0)
+) -> str:
+    """Make a new identity secret; returns it in plain, the only time it is ever shown.
+
+    The secret it replaces keeps verifying ``user_hash`` and ``user_token`` for
+    ``previous_valid_for`` (none by default: it stops at once), so visitors signed with
+    it are not turned away while the customer's servers switch. Only the secret just
+    replaced overlaps: rotating again during an overlap ends the older one.
+    """
     if not permissions.may_manage(_user(actor), assistant):
-        raise Forbidden("Only workspace owners and admins can make an identity secret.")
+        raise Forbidden(IDENTITY_SECRET_MANAGERS_ONLY)
+    # The stored secret, read under the row's lock: two rotations at once chain, neither is lost.
+    replaced = (
+        Assistant.objects.select_for_update()
+        .filter(pk=assistant.pk)
+        .values_list("identity_secret_encrypted", flat=True)
+        .get()
+    )
     secret = secrets.token_urlsafe(IDENTITY_SECRET_BYTES)
+    until = timezone.now() + previous_valid_for if previous_valid_for and replaced else None
+    assistant.previous_identity_secret_encrypted = replaced if until else ""
+    assistant.previous_identity_secret_expires_at = until
     assistant.identity_secret_encrypted = encrypt(secret)
-    assistant.save(update_fields=["identity_secret_encrypted", "updated_at"])
-    _audit("assistant.identity_secret_rotated", assistant, actor)
+    assistant.save(
+        update_fields=[
+            "identity_secret_encrypted",
+            "previous_identity_secret_encrypted",
+            "previous_identity_secret_expires_at",
+            "updated_at",
+        ]
+    )
+    _audit(
+        "assistant.identity_secret_rotated",
+        assistant,
+        actor,
+        previous_valid_until=until.isoformat() if until else None,
+    )
     return secret
 
 
@@ -148,6 +181,8 @@ def assistant_admin_save(
         names.add("twilio_auth_token")
     if identity_secret:
         assistant.identity_secret_encrypted = encrypt(identity_secret)
+        # A secret typed in replaces the stored one at once: no overlap is left running.
+        assistant.previous_identity_secret_encrypted, assistant.previous_identity_secret_expires_at = "", None
         names.add("identity_secret")
     assistant.save()
     if created:

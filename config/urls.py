@@ -1,4 +1,5 @@
-"""Root URLs: the app's pages, the in-app API, Twilio's SMS webhooks, the public API and the admin."""
+"""Root URLs: the app's pages, the in-app API, Twilio's SMS webhooks, secret scanners' reports,
+the public API and the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -15,6 +16,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("api/widget/", include("widget.urls_api")),
+    path("api/secret-scanning/", include("apikeys.urls_scanning")),
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
     path("api/sms/", include("sms.urls_api")),

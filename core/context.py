@@ -12,24 +12,36 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+# The name of the one policy the IETF rate-limit fields describe: the key's own limit.
+RATE_LIMIT_POLICY = "key"
+
 
 @dataclass
 class RateLimitUsage:
-    """Where a credential stands against its rate limit (the ``X-RateLimit-*`` figures)."""
+    """Where a credential stands against its rate limit (the ``X-RateLimit-*`` figures).
+
+    ``headers()`` also gives the same numbers as the IETF fields of
+    draft-ietf-httpapi-ratelimit-headers-11, for one policy named ``key``:
+    ``RateLimit-Policy: "key";q=<limit>;w=<window>`` and ``RateLimit: "key";r=<remaining>;t=<reset>``.
+    """
 
     limit: int
     remaining: int  # negative once the limit is spent
     reset: int  # seconds until the window resets
+    window: int  # the limit's period in seconds (``1000/h`` → 3600)
 
     @property
     def exceeded(self) -> bool:
         return self.remaining < 0
 
     def headers(self) -> dict[str, str]:
+        remaining, reset = max(0, self.remaining), max(0, self.reset)
         return {
             "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(max(0, self.remaining)),
-            "X-RateLimit-Reset": str(max(0, self.reset)),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(reset),
+            "RateLimit-Policy": f'"{RATE_LIMIT_POLICY}";q={self.limit};w={self.window}',
+            "RateLimit": f'"{RATE_LIMIT_POLICY}";r={remaining};t={reset}',
         }
 
 

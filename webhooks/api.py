@@ -1,6 +1,7 @@
 """The public API of webhooks (``/api/v1/``): subscriptions and recent events (SPEC §4).
 
-``GET/POST /api/v1/hooks``, ``DELETE /api/v1/hooks/{id}`` and ``GET /api/v1/events``,
+``GET/POST /api/v1/hooks``, ``DELETE /api/v1/hooks/{id}``, ``POST /api/v1/hooks/{id}/roll-secret``
+and ``GET /api/v1/events``,
 all with the ``events:read`` scope (a read scope: the free plan may subscribe). An
 event listed here is exactly the body a delivery of it carries.
 """
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.models import Workspace
 from apikeys.api import ApiV1View
+from apikeys.services import ROLL_GRACE_CHOICES
 from core.errors import InvalidInput
 from core.openapi import LIST_PARAMETERS, page_of, path_id
 from core.pagination import paginated
@@ -23,7 +25,7 @@ from core.serializers import StrictSerializer
 from webhooks.events import EVENT_TYPES, event_payload, iso_time, unknown_type_message
 from webhooks.models import HookSubscription
 from webhooks.selectors import event_list, hook_get, hook_list
-from webhooks.services import hook_create, hook_delete
+from webhooks.services import hook_create, hook_delete, hook_secret_roll
 
 SCOPE = "events:read"
 
@@ -47,6 +49,21 @@ class HookOutput(serializers.Serializer):
 
 class HookCreatedOutput(HookOutput):
     secret = serializers.CharField(help_text="whsec_…: shown once, in this answer only.")
+
+
+class HookSecretRollInput(StrictSerializer):
+    previous_valid_for = serializers.ChoiceField(
+        choices=list(ROLL_GRACE_CHOICES),
+        default="now",
+        help_text="How long deliveries are also signed with the secret this roll replaces (default `now`: not at all).",
+    )
+
+
+class HookSecretRolledOutput(HookCreatedOutput):
+    previous_secret_valid_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Until when deliveries also carry a signature made with the replaced secret; null: they do not.",
+    )
 
 
 class EventOutput(serializers.Serializer):
@@ -115,6 +132,40 @@ class HookDetailApi(ApiV1View):
         hook = hook_get(workspace_id=key.workspace_id, public_id=hook_id)
         hook_delete(hook=hook, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HookSecretRollApi(ApiV1View):
+    required_scopes = {"POST": SCOPE}
+
+    @extend_schema(
+        operation_id="roll_hook_secret",
+        summary="Roll a subscription's signing secret",
+        description=(
+            "Answers the new signing secret (`whsec_…`) once. With `previous_valid_for` (`1h`, `24h`, `7d`), "
+            "every delivery until then carries two Standard Webhooks signatures in `webhook-signature`, "
+            "space-separated (`v1,<new> v1,<old>`): a receiver verifying with either secret accepts it, so it can "
+            "switch to the new secret without missing an event. With `now` (the default) the old secret stops at "
+            "once. Rolling again during an overlap ends the older secret's overlap."
+        ),
+        parameters=[path_id("hook_id", "A subscription id.", "hook_8hT3kQ2mZx9vLw4R")],
+        request=HookSecretRollInput,
+        responses={200: HookSecretRolledOutput},
+    )
+    def post(self, request: Request, hook_id: str) -> Response:
+        data = HookSecretRollInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        hook = hook_get(workspace_id=self.key.workspace_id, public_id=hook_id)
+        hook, secret = hook_secret_roll(
+            hook=hook,
+            actor=self.actor,
+            previous_valid_for=ROLL_GRACE_CHOICES[data.validated_data["previous_valid_for"]],
+        )
+        until = hook.previous_secret_expires_at
+        response = Response(
+            {**hook_data(hook), "secret": secret, "previous_secret_valid_until": iso_time(until) if until else None}
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class EventListApi(ApiV1View):

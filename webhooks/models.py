@@ -3,8 +3,9 @@
 A subscription is made with an API key (``POST /api/v1/hooks``) and lives while that
 key does: revoking or expiring the key removes it. "Removed" keeps the row, with
 ``disabled_at`` and the reason, for support staff's history; it is gone from the API,
-gets nothing more, and its secret is wiped. The signing secret is stored encrypted
-(core/crypto.py) and never shown again after the answer that created it.
+gets nothing more, and its secrets are wiped. The signing secret is stored encrypted
+(core/crypto.py) and never shown again after the answer that created (or rolled) it;
+during a roll's overlap the secret it replaced is kept, encrypted, until it expires.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class HookSubscription(models.Model):
     event = models.CharField(max_length=Event.MAX_TYPE_LENGTH)  # one of webhooks.events.EVENT_TYPES
     target_url = models.CharField(max_length=MAX_TARGET_URL_LENGTH)
     secret_encrypted = models.TextField(blank=True, editable=False)
+    # The secret a roll replaced: deliveries are signed with it too until it expires (the overlap).
+    previous_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The key it was made with: the subscription lives while the key does.
     created_by_key = models.ForeignKey(
         ApiKey, on_delete=models.CASCADE, null=True, blank=True, related_name="hook_subscriptions"

@@ -1,6 +1,7 @@
 """The only writers of webhook subscriptions and deliveries.
 
 Subscriptions: ``hook_create`` (checks the target, returns the secret once),
+``hook_secret_roll`` (a new secret, shown once; the old one signs too during the overlap),
 ``hook_delete``, and removal when the target answers 410 or the key that made it
 stops working. Deliveries: ``event_dispatch`` turns one outbox event into pending
 deliveries (one per matching live subscription), ``delivery_attempt`` makes one
@@ -25,7 +26,7 @@ from accounts.models import Workspace
 from accounts.services import audit_event_create
 from apikeys.models import ApiKey
 from core.crypto import InvalidToken, decrypt, encrypt
-from core.errors import Conflict, Forbidden, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.models import Event
 from webhooks.events import EVENT_TYPES, event_body, unknown_type_message
 from webhooks.models import Delivery, HookSubscription
@@ -124,7 +125,16 @@ def _remove(hook_ids: Iterable[int], *, reason: str, actor: Actor, action: str) 
         )
         for hook in hooks:
             hook.disabled_at, hook.disabled_reason, hook.secret_encrypted = now, reason, ""
-            hook.save(update_fields=["disabled_at", "disabled_reason", "secret_encrypted"])
+            hook.previous_secret_encrypted, hook.previous_secret_expires_at = "", None
+            hook.save(
+                update_fields=[
+                    "disabled_at",
+                    "disabled_reason",
+                    "secret_encrypted",
+                    "previous_secret_encrypted",
+                    "previous_secret_expires_at",
+                ]
+            )
             audit_event_create(
                 action=action,
                 workspace=hook.workspace,
@@ -138,6 +148,49 @@ def _remove(hook_ids: Iterable[int], *, reason: str, actor: Actor, action: str) 
             status=Delivery.Status.GONE, next_attempt_at=None, finished_at=now
         )
     return removed
+
+
+def hook_secret_roll(
+    *, hook: HookSubscription, actor: Actor, previous_valid_for: timedelta = timedelta(0)
+) -> tuple[HookSubscription, str]:
+    """A new signing secret for a live subscription; returns it in plain, the only time it is shown.
+
+    For ``previous_valid_for`` (none by default) every delivery is signed with the secret
+    it replaces too, so a receiver that still verifies with it accepts them while it
+    switches. Only the secret just replaced overlaps: rolling again ends the older one.
+    """
+    secret = secret_generate()
+    with transaction.atomic():
+        locked = (
+            HookSubscription.objects.live().select_for_update().select_related("workspace").filter(pk=hook.pk).first()
+        )
+        if locked is None:  # removed meanwhile
+            raise NotFound("No such webhook subscription.")
+        hook = locked
+        now = timezone.now()
+        until = now + previous_valid_for if previous_valid_for and hook.secret_encrypted else None
+        hook.previous_secret_encrypted = hook.secret_encrypted if until else ""
+        hook.previous_secret_expires_at = until
+        hook.secret_encrypted = encrypt(secret)
+        hook.save(update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_expires_at"])
+        audit_event_create(
+            action="webhook.secret_rolled",
+            workspace=hook.workspace,
+            actor=actor,
+            target=hook,
+            target_label=_label(hook),
+            details={"id": hook.public_id, "previous_valid_until": until.isoformat() if until else None},
+        )
+    return hook, secret
+
+
+def hook_signing_secrets(hook: HookSubscription, *, now: datetime) -> tuple[str, list[str]]:
+    """The current secret and those still overlapping at ``now`` (plain); ``InvalidToken`` if unreadable."""
+    current = decrypt(hook.secret_encrypted)
+    previous = []
+    if hook.previous_secret_encrypted and hook.previous_secret_expires_at and hook.previous_secret_expires_at > now:
+        previous.append(decrypt(hook.previous_secret_encrypted))
+    return current, previous
 
 
 def hook_delete(*, hook: HookSubscription, actor: Actor) -> None:
@@ -267,7 +320,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
         _remove([hook.pk], reason=reason, actor=SYSTEM, action="webhook.removed")
         return AttemptOutcome(Delivery.Status.GONE)
     try:
-        secret = decrypt(hook.secret_encrypted)
+        secret, previous = hook_signing_secrets(hook, now=now)
     except InvalidToken:
         return _failed(delivery, attempt, now, error="The signing secret cannot be read (FIELD_ENCRYPTION_KEYS).")
     event = delivery.event
@@ -275,7 +328,9 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
-        **signed_headers(secret=secret, msg_id=event.public_id, timestamp=int(now.timestamp()), body=body),
+        **signed_headers(
+            secret=secret, msg_id=event.public_id, timestamp=int(now.timestamp()), body=body, previous_secrets=previous
+        ),
     }
     try:
         answer = target_post(target_check(hook.target_url), body=body, headers=headers)

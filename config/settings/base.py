@@ -228,7 +228,7 @@ SESSION_ABSOLUTE_TIMEOUT = int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", str(7 
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
 # Paths whose views never use the session (API keys, visitor tokens, Twilio's signature):
 # the timeout middleware leaves it unread there, so no answer sets or varies on a cookie.
-SESSIONLESS_PATHS = ("/api/v1/", "/api/widget/", "/api/sms/")
+SESSIONLESS_PATHS = ("/api/v1/", "/api/widget/", "/api/sms/", "/api/secret-scanning/")
 
 # --- Single sign-on (OpenID Connect; Auth0 in production). Enabled when the client
 # id is set together with either AUTH0_DOMAIN or the explicit endpoints.
@@ -280,7 +280,9 @@ SPECTACULAR_SETTINGS = {
         '**Lists** are cursor-paginated, newest first: `{"next", "previous", "results"}`, '
         "`?limit=` 1–100 (default 25); follow `next` to walk them.\n\n"
         "**Rate limits**: every answer past the key check carries `X-RateLimit-Limit`, "
-        "`X-RateLimit-Remaining` and `X-RateLimit-Reset`; a 429 carries `Retry-After`."
+        "`X-RateLimit-Remaining` and `X-RateLimit-Reset`, and the same numbers as the IETF fields "
+        '`RateLimit-Policy: "key";q=<limit>;w=<window seconds>` and `RateLimit: "key";r=<remaining>;t=<reset seconds>` '
+        "(draft-ietf-httpapi-ratelimit-headers-11); a 429 carries `Retry-After`."
     ),
     # 3.1: a security requirement may name roles for http/apiKey schemes (the operation's scope).
     "OAS_VERSION": "3.1.0",
@@ -312,6 +314,13 @@ API_AUTH_FAILURE_RATE = os.environ.get("API_AUTH_FAILURE_RATE", "30/m")
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Seconds a key record may live in the shared cache; revocation invalidates sooner.
 API_KEY_CACHE_TTL = int(os.environ.get("API_KEY_CACHE_TTL", "60"))
+
+# --- Leaked keys (SPEC §11): GitHub's secret-scanning partner endpoint, /api/secret-scanning/github.
+# Where GitHub publishes the keys that sign its reports, and the per-IP limit of that endpoint.
+SECRET_SCANNING_GITHUB_KEYS_URL = os.environ.get(
+    "SECRET_SCANNING_GITHUB_KEYS_URL", "https://api.github.com/meta/public_keys/secret_scanning"
+)
+SECRET_SCANNING_RATE_LIMIT = os.environ.get("SECRET_SCANNING_RATE_LIMIT", "120/m")
 
 # --- Secrets kept encrypted at rest (core/crypto.py): Fernet keys, newest first.
 # Unset: one key derived from SECRET_KEY. Make one with

@@ -343,6 +343,8 @@ def test_rate_limit_headers_and_429(api_client, workspace):
         assert response.status_code == 200
         assert response["X-RateLimit-Limit"] == "3"
         assert 0 < int(response["X-RateLimit-Reset"]) <= 3600
+        assert response["RateLimit-Policy"] == '"key";q=3;w=3600'
+        assert response["RateLimit"] == f'"key";r={response["X-RateLimit-Remaining"]};t={response["X-RateLimit-Reset"]}'
         remaining.append(response["X-RateLimit-Remaining"])
     assert remaining == ["2", "1", "0"]
     limited = call(api_client, plain)
@@ -350,6 +352,7 @@ def test_rate_limit_headers_and_429(api_client, workspace):
     assert error_code(limited) == "rate_limited"
     assert 0 < int(limited["Retry-After"]) <= 3600
     assert limited["X-RateLimit-Remaining"] == "0"
+    assert limited["RateLimit"].startswith('"key";r=0;t=')
 
 
 def test_default_rate_limit_comes_from_settings(api_client, secret_key):
@@ -357,7 +360,10 @@ def test_default_rate_limit_comes_from_settings(api_client, secret_key):
 
 
 def test_failed_401s_carry_no_rate_limit_headers(api_client, db):
-    assert "X-RateLimit-Limit" not in call(api_client, keys.generate("secret"))
+    refused = call(api_client, keys.generate("secret"))
+    assert "X-RateLimit-Limit" not in refused
+    assert "RateLimit-Policy" not in refused
+    assert "RateLimit" not in refused
 
 
 def test_failed_attempts_are_limited_per_ip(api_client, secret_key, settings):

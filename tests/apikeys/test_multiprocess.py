@@ -102,6 +102,11 @@ def test_rate_limit_is_shared_between_processes(two_servers):
         response = me(two_servers[i % 2], plain)
         statuses.append(response.status_code)
         remaining.append(response.headers.get("X-RateLimit-Remaining"))
+        # the IETF fields carry the same shared numbers (draft-ietf-httpapi-ratelimit-headers-11)
+        assert response.headers["RateLimit-Policy"] == '"key";q=10;w=3600'
+        assert response.headers["RateLimit"] == (
+            f'"key";r={response.headers["X-RateLimit-Remaining"]};t={response.headers["X-RateLimit-Reset"]}'
+        )
     assert statuses == [200] * 10 + [429, 429]
     assert remaining[:10] == [str(n) for n in range(9, -1, -1)]
     limited = me(two_servers[0], plain)

@@ -188,7 +188,7 @@ def test_identity_verification_needs_a_secret_first(workspace, owner):
     client = logged_in(owner)
     url = f"/api/assistants/{assistant.public_id}"
     assert "identity_verification" in fields_of(send(client, "patch", url, {"identity_verification": "required"}))
-    client.post(f"{url}/identity-secret")
+    assert send(client, "post", f"{url}/identity-secret").status_code == 201
     assert send(client, "patch", url, {"identity_verification": "required"}).status_code == 200
 
 

@@ -8,13 +8,15 @@ A new id-taking route needs a row in ``IDS`` below, or these tests fail and say 
 ``/api/sms/`` is not a session API: Twilio calls it with no cookie and no CSRF token,
 and each request is authenticated by its ``X-Twilio-Signature`` instead (an unknown
 assistant is a 404; a known one without a valid signature a 403 ``invalid_signature``).
-It is left out here and held to its own rules in ``tests/sms/``.
+It is left out here and held to its own rules in ``tests/sms/``; so is GitHub's
+``/api/secret-scanning/github``, signed with GitHub's keys (``tests/apikeys/test_secret_scanning.py``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -25,8 +27,9 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 UNSAFE = ("post", "put", "patch", "delete")
-# Signed webhooks under /api/ that take no session (see above).
-NOT_SESSION_APIS = ("api/sms/",)
+# Signed webhooks under /api/ that take no session (see above); GitHub's secret-scanning
+# reports likewise, signed with GitHub's keys (tests/apikeys/test_secret_scanning.py).
+NOT_SESSION_APIS = ("api/sms/", "api/secret-scanning/")
 
 
 def api_routes() -> list[tuple[str, type]]:
@@ -115,25 +118,32 @@ def test_the_tables_cover_the_in_app_api():
     assert len(ID_CASES) >= 8
 
 
-def test_only_twilios_signed_webhooks_are_left_out():
-    """What NOT_SESSION_APIS skips is exactly the two SMS webhooks, each exempt from CSRF and session-free."""
+def test_only_signed_webhooks_are_left_out(settings):
+    """What NOT_SESSION_APIS skips is exactly the two SMS webhooks and GitHub's secret-scanning
+    reports, each exempt from CSRF and session-free."""
+    from apikeys.api_scanning import GitHubSecretScanningApi
     from sms.api import TwilioView
 
-    skipped: list[tuple[str, type]] = []
+    skipped: list[tuple[str, Any]] = []
 
     def walk(patterns, prefix: str) -> None:
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, prefix + str(pattern.pattern))
             elif (prefix + str(pattern.pattern)).startswith(NOT_SESSION_APIS):
-                skipped.append((prefix + str(pattern.pattern), pattern.callback.view_class))
+                skipped.append((prefix + str(pattern.pattern), pattern.callback))
 
     walk(get_resolver().url_patterns, "")
     assert sorted(route for route, _ in skipped) == [
+        "api/secret-scanning/github",
         "api/sms/status/<str:assistant_id>",
         "api/sms/webhook/<str:assistant_id>",
     ]
-    assert all(issubclass(view, TwilioView) for _, view in skipped)
+    for route, callback in skipped:
+        expected = GitHubSecretScanningApi if route.startswith("api/secret-scanning/") else TwilioView
+        assert issubclass(callback.view_class, expected), route
+        assert callback.view_class.dispatch.csrf_exempt, route
+        assert f"/{route}".startswith(settings.SESSIONLESS_PATHS), route
 
 
 @pytest.mark.parametrize(("route", "method"), UNSAFE_CASES)

@@ -145,6 +145,10 @@ def smoke_test(api: SimpleNamespace, base_url: str, httpx_args: dict) -> None:
     )
     assert created.status_code == 201
     assert int(created.headers["X-RateLimit-Limit"]) > 0
+    assert created.headers["RateLimit-Policy"].startswith(f'"key";q={created.headers["X-RateLimit-Limit"]};w=')
+    assert created.headers["RateLimit"] == (
+        f'"key";r={created.headers["X-RateLimit-Remaining"]};t={created.headers["X-RateLimit-Reset"]}'
+    )
     contact = created.parsed
     assert isinstance(contact, models.Contact)
     assert contact.id.startswith("ct_")

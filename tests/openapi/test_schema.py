@@ -146,6 +146,12 @@ def test_each_operation_documents_the_errors_it_can_answer(document):
             if status < "300" or status in ("400", "404", "409"):
                 for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
                     assert headers[name]["required"] is True, (where, status, name)
+            if "X-RateLimit-Limit" in headers:  # the IETF fields go wherever X-RateLimit-* goes
+                for name in ("RateLimit-Policy", "RateLimit"):
+                    assert headers[name]["required"] is headers["X-RateLimit-Limit"]["required"], (where, status)
+                    assert headers[name]["schema"]["type"] == "string"
+                assert headers["RateLimit-Policy"]["schema"]["pattern"] == r'^"key";q=\d+;w=\d+$'
+                assert headers["RateLimit"]["schema"]["pattern"] == r'^"key";r=\d+;t=\d+$'
             if status >= "400":
                 assert response["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ErrorResponse"
         assert any(status < "300" for status in responses), where
