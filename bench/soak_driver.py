@@ -43,6 +43,7 @@ class Answer:
     status: int | None  # None: no answer (refused, reset, timed out)
     body: Any = None
     headers: httpx.Headers = field(default_factory=httpx.Headers)
+    record: dict[str, Any] = field(default_factory=dict)  # what was recorded of it
 
     @property
     def code(self) -> str:
@@ -140,6 +141,7 @@ class Load:
             if isinstance(answer.body, dict) and isinstance(answer.body.get("id"), str):
                 record["id"] = answer.body["id"]
         self.records.append(record)
+        answer.record = record
         return answer
 
     @property
@@ -175,7 +177,7 @@ class Load:
                     "api.read", "GET", f"/api/v1/contacts/{contact}", key="reader", route="/api/v1/contacts/{id}"
                 )
                 if answer.status == 404:
-                    self.records[-1]["missing_read"] = contact  # acknowledged, then not found
+                    answer.record["missing_read"] = contact  # acknowledged, then not found
             else:
                 answer = await self.call("api.read", "GET", "/api/v1/hooks", key="events")
             await self.think(answer, 0.3, 0.6)
@@ -196,21 +198,23 @@ class Load:
             await asyncio.gather(*outstanding, return_exceptions=True)
 
     async def write_contact(self, logical: str, limit: asyncio.Semaphore) -> None:
+        """One logical write: a new contact under its own Idempotency-Key, however many requests it takes."""
+        idem = f"soak-{self.run}-{logical}"
+        body = {"email": f"{logical}-{self.run}@soak.example.com", "name": idem}
+        twin = None
         try:
-            idem = f"soak-{self.run}-{logical}"
-            body = {"email": f"{logical}-{self.run}@soak.example.com", "name": idem}
-            twin = None
             if self.rng.random() < 0.05:  # the same request twice at once: one runs, the other waits or replays
                 twin = asyncio.create_task(self.send_until_answered("api.replay", body, idem, logical))
             answer = await self.send_until_answered("api.write", body, idem, logical)
             if answer is not None and answer.status == 201 and self.rng.random() < 0.2:
                 await self.pause(0.0, 0.3)
                 await self.send_until_answered("api.replay", body, idem, logical)  # a deliberate retry
-            if twin is not None:
-                await twin
         except OutOfBudget:
             pass
         finally:
+            if twin is not None:
+                with contextlib.suppress(OutOfBudget):
+                    await twin
             limit.release()
 
     async def send_until_answered(self, cls: str, body: dict[str, str], idem: str, logical: str) -> Answer | None:

@@ -150,6 +150,12 @@ def judge(
     verdict.lines.append(
         "  (4xx excludes 429; 'quiet' = answered requests outside every fault window, the latency sample)"
     )
+    codes: Counter[str] = Counter(
+        f"{r['cls']} {r['s']} {r['code'] or '-'}" for r in records if r["s"] is not None and 400 <= r["s"] < 500
+    )
+    verdict.lines.append(
+        "  4xx/429 by class and code: " + ", ".join(f"{what} x{n}" for what, n in sorted(codes.items()))
+    )
 
     # --- 5xx outside the PostgreSQL outage (and any 5xx but 503 inside it).
     bad_5xx = [

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import queue
 import secrets
@@ -107,19 +108,35 @@ def next_line(lines: queue.Queue[str], timeout: float, what: str) -> str:
     return line
 
 
+def admin(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """One ``bench.soak_admin`` step (killed if it overruns ``timeout``)."""
+    try:
+        return subprocess.run(
+            [PYTHON, "-m", "bench.soak_admin", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SetupError(f"bench.soak_admin {args[0]} took more than {timeout:.0f} s") from None
+
+
 class Soak:
     def __init__(self, seconds: int, keep: bool) -> None:
         self.seconds = seconds
         self.cycles = seconds // int(CYCLE)
         self.keep = keep
         self.children = Children()
-        self.root = Path(tempfile.mkdtemp(prefix="parley-soak-"))
-        self.root.chmod(0o755)  # the postgres OS user enters it (its own subdirectory is 0700)
         taken: set[int] = set()
-        self.pg = Postgres(self.root, free_port(taken), self.children)
-        self.redis = Redis(self.root, free_port(taken), self.children)
-        self.relay = Relay(self.redis.port, free_port(taken))
-        self.http_port = free_port(taken)
+        ports = [free_port(taken) for _ in range(4)]  # PostgreSQL, Redis, the relay, gunicorn
+        self.root = Path(tempfile.mkdtemp(prefix="parley-soak-"))  # nothing fails between here and cleanup
+        self.root.chmod(0o755)  # the postgres OS user enters it (its own subdirectory is 0700)
+        self.pg = Postgres(self.root, ports[0], self.children)
+        self.redis = Redis(self.root, ports[1], self.children)
+        self.relay = Relay(self.redis.port, ports[2])
+        self.http_port = ports[3]
         self.receiver = Receiver()
         self.faults: list[Fault] = []
         self.readyz: list[tuple[float, int, str]] = []
@@ -156,7 +173,6 @@ class Soak:
             # together. The per-token chat limit and the burst key's own limit stay low.
             "API_RATE_LIMIT": "1000000/h",
             "WIDGET_RATE_LIMIT_SESSION": "100000/m",
-            "WIDGET_RATE_LIMIT_CONFIG": "100000/m",
             "WIDGET_RATE_LIMIT_CHAT": "10/m",  # per visitor token: a visitor sends 3 to 6
         }
 
@@ -172,14 +188,7 @@ class Soak:
         self.relay.start()
         log(f"Redis on 127.0.0.1:{self.redis.port}, reached through the relay on 127.0.0.1:{self.relay.port}")
         self.env = self.server_env()
-        result = subprocess.run(
-            [PYTHON, "-m", "bench.soak_admin", "setup", "--victims", str(self.cycles)],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            timeout=240,
-            check=False,
-        )
+        result = admin(["setup", "--victims", str(self.cycles)], self.env, timeout=240)
         if result.returncode:
             raise SetupError(f"migrate/setup failed:\n{result.stderr.decode(errors='replace')[-3000:]}")
         self.setup = json.loads(result.stdout.decode().strip().splitlines()[-1])
@@ -402,14 +411,7 @@ class Soak:
         return records
 
     def audit(self) -> dict[str, Any]:
-        result = subprocess.run(
-            [PYTHON, "-m", "bench.soak_admin", "audit", str(self.setup["workspace"])],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
+        result = admin(["audit", str(self.setup["workspace"])], self.env, timeout=120)
         if result.returncode:
             raise SetupError(f"the audit failed:\n{result.stderr.decode(errors='replace')[-3000:]}")
         audit: dict[str, Any] = json.loads(result.stdout.decode().strip().splitlines()[-1])
@@ -430,6 +432,7 @@ class Soak:
 
     def describe(self, records: list[dict[str, Any]]) -> None:
         """What each fault did to the traffic, from the records."""
+        pg_starts = sorted(f.start for f in self.faults if f.name == "postgres restart")
         for fault in self.faults:
             inside = [r for r in records if r["t0"] <= fault.window_end and r["t1"] >= fault.start]
             statuses: dict[str, int] = {}
@@ -443,8 +446,10 @@ class Soak:
             if fault.name == "postgres restart":
                 served = [r["t1"] - r["t0"] for r in inside if r["s"] == 503]
                 ready = fault.details["ready"]
-                writes = [r["t1"] for r in records if r["cls"] == "api.write" and r["s"] == 201 and r["t0"] >= ready]
-                late_503 = [r["t1"] for r in records if r["s"] == 503 and r["t0"] >= ready]
+                until = min((s for s in pg_starts if s > fault.start), default=math.inf)  # the next restart
+                after = [r for r in records if ready <= r["t0"] < until]
+                writes = [r["t1"] for r in after if r["cls"] == "api.write" and r["s"] == 201]
+                late_503 = [r["t1"] for r in after if r["s"] == 503]
                 if served:
                     fault.observed.append(f"503s answered in <= {max(served):.2f}s")
                 if late_503:
@@ -564,13 +569,14 @@ def main(argv: list[str] | None = None) -> int:
     previous: dict[signal.Signals, Callable[..., Any] | int | None] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, interrupted)
-    soak = Soak(seconds, args.keep)
+    soak: Soak | None = None
     code = 2
     try:
+        soak = Soak(seconds, args.keep)
         code = soak.run()
     except Interrupted as exc:
         print(f"\nsoak: interrupted ({exc}); cleaning up", file=sys.stderr)
-        code = 130
+        code = 128 + signal.Signals[str(exc)].value  # 130 for SIGINT, 143 for SIGTERM
     except SetupError as exc:
         print(f"soak: setup failed: {exc}", file=sys.stderr)
         code = 2
@@ -581,7 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)  # cleanup is not interrupted halfway
-        soak.cleanup()
+        if soak is not None:
+            soak.cleanup()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
