@@ -447,7 +447,7 @@ class Soak:
                 served = [r["t1"] - r["t0"] for r in inside if r["s"] == 503]
                 ready = fault.details["ready"]
                 until = min((s for s in pg_starts if s > fault.start), default=math.inf)  # the next restart
-                after = [r for r in records if ready <= r["t0"] < until]
+                after = [r for r in records if r["t0"] >= ready and r["t1"] < until]  # answered before it
                 writes = [r["t1"] for r in after if r["cls"] == "api.write" and r["s"] == 201]
                 late_503 = [r["t1"] for r in after if r["s"] == 503]
                 if served:
@@ -514,6 +514,11 @@ class Soak:
         print(
             f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before the soak, "
             f"{os.getloadavg()[0]:.1f} after (other work on it slows every figure below)"
+        )
+        tuned = ("WEBHOOK_", "API_RATE_LIMIT", "WIDGET_RATE_LIMIT_")
+        print(
+            "servers: config.settings.production, gunicorn -w 2, one db_worker; soak settings: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(self.env.items()) if k.startswith(tuned))
         )
         for line in verdict.lines:
             print(line)
