@@ -84,6 +84,10 @@ class Verdict:
         return not any(counts) and not self.other_failures
 
 
+def _s(value: float) -> str:
+    return "never" if math.isnan(value) else f"{value:+.2f}s"
+
+
 def _ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value * 1000:.0f}"
 
@@ -172,6 +176,18 @@ def judge(
     no_retry_after = [r for r in records if r["s"] in (429, 503) and not r.get("ra")]
     if no_retry_after:
         verdict.other_failures.append(f"{len(no_retry_after)} 429/503 answers without Retry-After")
+    # Reported, not judged: a 429 where no limit should be near (only bursts go past one), and a
+    # Retry-After that is no whole number of seconds (django-ratelimit fails closed with -1 when a
+    # count it added in the per-process fallback is incremented in Redis, or the other way round).
+    stray = Counter(r["cls"] for r in records if r["s"] == 429 and not r.get("b"))
+    odd = [r for r in records if r["s"] in (429, 503) and r.get("ra") and not str(r["ra"]).isdigit()]
+    if stray or odd:
+        verdict.lines.append(
+            "  noted, not judged: 429s outside the bursts: "
+            + (", ".join(f"{cls} x{n}" for cls, n in sorted(stray.items())) or "none")
+            + f"; Retry-After not a whole number of seconds: {len(odd)}"
+            + (f" ({', '.join(sorted({str(r['ra']) for r in odd}))})" if odd else "")
+        )
 
     # --- Writes: lost, duplicated, unresolved.
     db_ids = {c["id"] for c in database["contacts"]}
@@ -202,7 +218,11 @@ def judge(
             if r["code"] == "idempotency_key_in_use"
             else "201 first run (its twin replayed)"
             if r["s"] == 201
-            else f"{r['s'] or 'no answer'} (retried)"
+            else "no answer (retried)"
+            if r["s"] is None
+            else f"{r['s']} (retried)"
+            if r["s"] >= 500
+            else f"{r['s']} {r['code']}"
             for r in attempts
             if r["cls"] == "api.replay"
         )
@@ -216,7 +236,7 @@ def judge(
     verdict.lines.append(
         f"writes: {len(writes)} logical contact writes, {len(acked)} acknowledged (201), {len(db_ids)} contacts "
         f"in the database; deliberate resends (same key and body): "
-        + ", ".join(f"{n} {what}" for what, n in replays.most_common())
+        + (", ".join(f"{n} {what}" for what, n in replays.most_common()) or "none")
     )
     verdict.lines.append(
         f"  unresolved (never acknowledged before the driver's deadline): {len(unresolved)}, of which "
@@ -237,8 +257,8 @@ def judge(
         refused = [r["t0"] for r in mine if r["s"] == 401 and r["code"] == "api_key_revoked" and r["t0"] >= committed]
         first_refused = min(refused, default=math.nan)
         fault.observed.append(
-            f"key #{index}: last 2xx with it started {last_ok - committed:+.2f}s from the commit, first 401 "
-            f"api_key_revoked {first_refused - committed:+.2f}s; {len(refused)} refused after, {len(late)} "
+            f"key #{index}: last 2xx with it started {_s(last_ok - committed)} from the commit, first 401 "
+            f"api_key_revoked {_s(first_refused - committed)}; {len(refused)} refused after, {len(late)} "
             f"accepted more than {REVOKE_GRACE:.0f}s after"
         )
 
