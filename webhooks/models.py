@@ -76,7 +76,7 @@ class Delivery(models.Model):
     """One event for one subscription, with its attempts.
 
     While pending, ``next_attempt_at`` is when the next attempt is due; an attempt in
-    flight holds a lease by moving it ``ATTEMPT_LEASE`` ahead, so a worker killed
+    flight holds a lease by moving it ``services.attempt_lease()`` ahead, so a worker killed
     mid-attempt leaves a pending delivery that the sweep finds once the lease ran out.
     """
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -46,13 +47,26 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(hours=12),
 )
 MAX_ATTEMPTS = 1 + len(RETRY_SCHEDULE)
-# An attempt in flight holds its delivery this long (far more than the 10 s an attempt may take).
-ATTEMPT_LEASE = timedelta(minutes=2)
-# A delivery due this long ago and not picked up had its task lost (a killed worker, a
-# missed enqueue): the sweep enqueues it again.
-STALE_AFTER = timedelta(minutes=5)
-# The sweep leaves events younger than this to the on-commit receiver.
-DISPATCH_AFTER = timedelta(seconds=30)
+
+
+def attempt_lease() -> timedelta:
+    """How long an attempt in flight holds its delivery (``WEBHOOK_ATTEMPT_LEASE_SECONDS``, 2 minutes:
+    far more than the 10 s an attempt may take)."""
+    return timedelta(seconds=settings.WEBHOOK_ATTEMPT_LEASE_SECONDS)
+
+
+def requeue_after() -> timedelta:
+    """A delivery due this long ago and not picked up had its task lost (a killed worker, a
+    missed enqueue): the sweep enqueues it again (``WEBHOOK_REQUEUE_AFTER_SECONDS``, 5 minutes)."""
+    return timedelta(seconds=settings.WEBHOOK_REQUEUE_AFTER_SECONDS)
+
+
+def dispatch_after() -> timedelta:
+    """The sweep leaves events younger than this to the on-commit receiver
+    (``WEBHOOK_DISPATCH_AFTER_SECONDS``, 30 seconds)."""
+    return timedelta(seconds=settings.WEBHOOK_DISPATCH_AFTER_SECONDS)
+
+
 # Events are kept (GET /api/v1/events, delivery history) this long.
 EVENT_RETENTION = timedelta(days=30)
 USER_AGENT = "Parley-Webhooks/1.0 (+https://standardwebhooks.com)"
@@ -305,7 +319,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
     """
     now = now or timezone.now()
     claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now).update(
-        attempts=F("attempts") + 1, next_attempt_at=now + ATTEMPT_LEASE, last_attempt_at=now
+        attempts=F("attempts") + 1, next_attempt_at=now + attempt_lease(), last_attempt_at=now
     )
     if not claimed:
         return AttemptOutcome("skipped")
@@ -391,12 +405,12 @@ def deliveries_retry(*, delivery_ids: Iterable[int], actor: Actor) -> list[int]:
 
 
 def deliveries_requeue_stale(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
-    """Pending deliveries due longer than ``STALE_AFTER`` ago (their task was lost: a killed
+    """Pending deliveries due longer than ``requeue_after()`` ago (their task was lost: a killed
     worker, a missed enqueue), made due now; returns the ids to enqueue again."""
     now = now or timezone.now()
     with transaction.atomic():
         ids = list(
-            Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now - STALE_AFTER)
+            Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now - requeue_after())
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )

@@ -1,7 +1,7 @@
 """What the worker runs (django-tasks; ``manage.py db_worker`` with django-tasks-db).
 
 ``deliver`` makes one attempt of a delivery and, if it must be retried, enqueues the
-next one for when it is due. ``sweep`` runs every ``SWEEP_INTERVAL`` and is what makes
+next one for when it is due. ``sweep`` runs every ``sweep_interval()`` and is what makes
 deliveries at-least-once: it dispatches outbox events the on-commit receiver missed,
 enqueues again the deliveries whose task was lost (a killed worker: the attempt's
 lease ran out), removes subscriptions of keys that stopped working, and prunes old
@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
@@ -30,9 +31,16 @@ from webhooks import selectors, services
 
 logger = logging.getLogger(__name__)
 
-SWEEP_INTERVAL = timedelta(minutes=1)
-# A sweep "running" for longer than this was left by a killed worker.
-SWEEP_DEAD_AFTER = timedelta(minutes=10)
+
+def sweep_interval() -> timedelta:
+    """How often the sweep runs (``WEBHOOK_SWEEP_INTERVAL_SECONDS``, a minute)."""
+    return timedelta(seconds=settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
+
+
+def sweep_dead_after() -> timedelta:
+    """A sweep "running" for longer than this was left by a killed worker
+    (``WEBHOOK_SWEEP_DEAD_AFTER_SECONDS``, 10 minutes)."""
+    return timedelta(seconds=settings.WEBHOOK_SWEEP_DEAD_AFTER_SECONDS)
 
 
 @task()
@@ -71,7 +79,7 @@ def sweep_once() -> dict[str, int]:
     """One pass of the sweep (the task's body; tests call it too)."""
     now = timezone.now()
     dispatched = 0
-    for event_id in selectors.events_undispatched(before=now - services.DISPATCH_AFTER):
+    for event_id in selectors.events_undispatched(before=now - services.dispatch_after()):
         try:
             event_dispatch_and_enqueue(event_id=event_id)
             dispatched += 1
@@ -107,8 +115,8 @@ def sweep_ensure_scheduled(*, from_sweep: bool = False) -> bool:
         return False
     if (
         not from_sweep
-        and sweeps.filter(status=TaskResultStatus.RUNNING, started_at__gte=now - SWEEP_DEAD_AFTER).exists()
+        and sweeps.filter(status=TaskResultStatus.RUNNING, started_at__gte=now - sweep_dead_after()).exists()
     ):
         return False
-    sweep.using(run_after=now + SWEEP_INTERVAL).enqueue()
+    sweep.using(run_after=now + sweep_interval()).enqueue()
     return True

@@ -388,6 +388,19 @@ TASKS = {
 # (on in local) also allows http, any port, and loopback/private addresses.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_ALLOWED_PORTS = [int(port) for port in env_list("WEBHOOK_ALLOWED_PORTS")]
+# Delivery timing (webhooks/services.py, webhooks/tasks.py), in seconds. An attempt in
+# flight holds its delivery for the lease; a pending delivery due longer than the
+# requeue threshold ago had its task lost (a killed worker) and the sweep, run every
+# sweep interval, queues it again; events the on-commit receiver missed are dispatched
+# by the sweep once older than the dispatch threshold; a sweep "running" longer than
+# its dead-after limit was left by a killed worker and another is queued. The defaults
+# are production's; bench/soak shortens them so a 30-second run sees a killed worker's
+# delivery come back.
+WEBHOOK_ATTEMPT_LEASE_SECONDS = float(os.environ.get("WEBHOOK_ATTEMPT_LEASE_SECONDS", "120"))
+WEBHOOK_REQUEUE_AFTER_SECONDS = float(os.environ.get("WEBHOOK_REQUEUE_AFTER_SECONDS", "300"))
+WEBHOOK_SWEEP_INTERVAL_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_SECONDS", "60"))
+WEBHOOK_SWEEP_DEAD_AFTER_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_DEAD_AFTER_SECONDS", "600"))
+WEBHOOK_DISPATCH_AFTER_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_AFTER_SECONDS", "30"))
 
 # --- Metrics (core/metrics.py): /metrics answers these addresses or networks only.
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])

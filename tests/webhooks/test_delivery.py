@@ -207,7 +207,7 @@ def test_a_delivery_left_unfinished_by_a_killed_worker_is_retried_by_the_sweep(
     long_ago = timezone.now() - timedelta(hours=1)
     DBTaskResult.objects.filter(pk=task.pk).update(status=TaskResultStatus.RUNNING, started_at=long_ago)
     Delivery.objects.filter(pk=delivery.pk).update(
-        attempts=1, last_attempt_at=long_ago, next_attempt_at=long_ago + services.ATTEMPT_LEASE
+        attempts=1, last_attempt_at=long_ago, next_attempt_at=long_ago + services.attempt_lease()
     )
     run_worker()
     assert receiver.requests == []  # nothing picks it up by itself
