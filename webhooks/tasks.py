@@ -28,6 +28,7 @@ from apikeys.tasks import key_care_ensure_scheduled
 from core.events import events_prune
 from core.metrics import WEBHOOK_DELIVERIES
 from webhooks import selectors, services
+from webhooks.models import Delivery, HookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,14 @@ def deliveries_retry_now(*, delivery_ids: Iterable[int], actor: Actor) -> int:
         ids = services.deliveries_retry(delivery_ids=delivery_ids, actor=actor)
         deliveries_enqueue(ids)
     return len(ids)
+
+
+def event_replay_and_enqueue(*, hook: HookSubscription, event_id: str, actor: Actor) -> Delivery:
+    """Re-send an event to a subscription (the API's replay, the admin's "Re-send"): a new delivery, queued now."""
+    with transaction.atomic():
+        delivery = services.event_replay(hook=hook, event_id=event_id, actor=actor)
+        deliveries_enqueue([delivery.pk])
+    return delivery
 
 
 def sweep_once() -> dict[str, int]:

@@ -388,6 +388,9 @@ TASKS = {
 # (on in local) also allows http, any port, and loopback/private addresses.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_ALLOWED_PORTS = [int(port) for port in env_list("WEBHOOK_ALLOWED_PORTS")]
+# A subscription whose attempts have all failed for 5 days is disabled; so is one after
+# this many failed attempts in a row (0: only the 5 days count).
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "0"))
 
 # --- Metrics (core/metrics.py): /metrics answers these addresses or networks only.
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
