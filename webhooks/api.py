@@ -198,9 +198,9 @@ class HookReplayApi(ApiV1View):
         responses={202: HookReplayOutput},
     )
     def post(self, request: Request, hook_id: str) -> Response:
+        hook = hook_get(workspace_id=self.key.workspace_id, public_id=hook_id)  # 404 before the body is read
         data = HookReplayInput(data=request.data)
         data.is_valid(raise_exception=True)
-        hook = hook_get(workspace_id=self.key.workspace_id, public_id=hook_id)
         delivery = event_replay_and_enqueue(hook=hook, event_id=data.validated_data["event_id"], actor=self.actor)
         return Response(
             {

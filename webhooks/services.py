@@ -6,7 +6,11 @@ Subscriptions: ``hook_create`` (checks the target, returns the secret once),
 stops working. Deliveries: ``event_dispatch`` turns one outbox event into pending
 deliveries (one per matching live subscription), ``delivery_attempt`` makes one
 attempt, ``deliveries_retry`` puts deliveries back in line (the admin's "Retry now"),
-``deliveries_requeue_stale`` finds the ones whose task was lost. Enqueueing the task
+``deliveries_requeue_stale`` finds the ones whose task was lost, ``event_replay`` sends
+an event again (a new delivery). Every delivery gets the subscription's next sequence
+number when it is made (``webhook-sequence``); a streak of failed attempts (5 days, or
+``WEBHOOK_DISABLE_AFTER_FAILURES`` in a row) disables the subscription and mails its
+workspace's owners and admins (``hook_disable_failing``). Enqueueing the task
 that runs an attempt is ``webhooks.tasks``' job: these functions return the ids.
 """
 
