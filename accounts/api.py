@@ -35,6 +35,7 @@ from accounts.services import (
     membership_remove,
     membership_update,
     workspace_delete,
+    workspace_settings_update,
 )
 from core.errors import Forbidden
 from core.serializers import StrictSerializer
@@ -226,3 +227,28 @@ class WorkspaceApi(APIView):
         )
         request.session.pop(SESSION_WORKSPACE_KEY, None)
         return Response(status=204)
+
+
+class WorkspaceSettingsApi(APIView):
+    """The settings owners change themselves: ``{"stale_keys_digest"}`` (the weekly e-mail of unused API keys)."""
+
+    schema = None
+
+    class InputSerializer(StrictSerializer):
+        stale_keys_digest = serializers.BooleanField(required=False)
+
+    @staticmethod
+    def _data(workspace: Workspace) -> dict[str, object]:
+        return {"stale_keys_digest": workspace.stale_keys_digest}
+
+    def get(self, request: Request) -> Response:
+        return Response(self._data(current_for(request, Action.MANAGE_WORKSPACE).workspace))
+
+    def patch(self, request: Request) -> Response:
+        workspace = current_for(request, Action.MANAGE_WORKSPACE).workspace
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = workspace_settings_update(
+            workspace=workspace, actor=Actor.for_request(request), **data.validated_data
+        )
+        return Response(self._data(workspace))

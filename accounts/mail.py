@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from accounts.models import Workspace
+from accounts.models import Role, Workspace
 from accounts.selectors import workspace_managers
 
 
@@ -19,9 +19,13 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def workspace_managers_email(*, workspace: Workspace, subject: str, body: str) -> list[str]:
-    """Send ``subject`` / ``body`` (plain text) to each active owner and admin; returns the addresses."""
-    recipients = [m.user.email for m in workspace_managers(workspace) if m.user is not None and m.user.email]
+def workspace_managers_email(*, workspace: Workspace, subject: str, body: str, owners_only: bool = False) -> list[str]:
+    """Send ``subject`` / ``body`` (plain text) to each active owner and admin (or owner); returns the addresses."""
+    recipients = [
+        m.user.email
+        for m in workspace_managers(workspace)
+        if m.user is not None and m.user.email and (m.role == Role.OWNER or not owners_only)
+    ]
     messages = [
         EmailMessage(subject=one_line(subject), body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[address])
         for address in recipients

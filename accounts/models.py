@@ -77,6 +77,8 @@ class Workspace(models.Model):
     slug = models.SlugField(max_length=120, unique=True)
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    # The weekly e-mail to owners listing keys unused for 90 days (apikeys.reminders); owners turn it off.
+    stale_keys_digest = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

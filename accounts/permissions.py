@@ -18,6 +18,7 @@ from accounts.models import PAID_PLANS, Membership, Role, Workspace
 class Action(StrEnum):
     VIEW_WORKSPACE = "workspace.view"
     DELETE_WORKSPACE = "workspace.delete"
+    MANAGE_WORKSPACE = "workspace.manage"
     VIEW_BILLING = "billing.view"
     VIEW_MEMBERS = "members.view"
     MANAGE_MEMBERS = "members.manage"
@@ -39,6 +40,7 @@ _OWNERS = frozenset({Role.OWNER})
 POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_WORKSPACE: _EVERYONE,
     Action.DELETE_WORKSPACE: _OWNERS,
+    Action.MANAGE_WORKSPACE: _OWNERS,
     Action.VIEW_BILLING: _OWNERS,
     Action.VIEW_MEMBERS: _MEMBERS_UP,
     Action.MANAGE_MEMBERS: _ADMINS_UP,
@@ -72,6 +74,7 @@ DENIED_TEXT: dict[Action, str] = {
     Action.MANAGE_MEMBERS: "Only workspace owners and admins can invite and manage members.",
     Action.VIEW_BILLING: "Only workspace owners can see the plan and upgrade it.",
     Action.DELETE_WORKSPACE: "Only workspace owners can delete the workspace.",
+    Action.MANAGE_WORKSPACE: "Only workspace owners can change the workspace's settings.",
 }
 
 

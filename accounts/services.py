@@ -332,6 +332,27 @@ def workspace_delete(*, workspace: Workspace, actor: Actor, confirm: str) -> Non
 
 
 @transaction.atomic
+def workspace_settings_update(
+    *, workspace: Workspace, actor: Actor, stale_keys_digest: bool | None = None
+) -> Workspace:
+    """The settings owners change themselves (``PATCH /api/workspace/settings``): the weekly stale-keys e-mail."""
+    locked = Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    if locked is None:
+        raise NotFound("This workspace no longer exists.")
+    workspace = locked
+    if not actor_may(actor, Action.MANAGE_WORKSPACE, workspace):
+        raise Forbidden(DENIED_TEXT[Action.MANAGE_WORKSPACE], hint=denied_hint(Action.MANAGE_WORKSPACE))
+    if stale_keys_digest is not None and stale_keys_digest != workspace.stale_keys_digest:
+        changes = {"stale_keys_digest": {"from": workspace.stale_keys_digest, "to": stale_keys_digest}}
+        workspace.stale_keys_digest = stale_keys_digest
+        workspace.save(update_fields=["stale_keys_digest"])
+        audit_event_create(
+            action="workspace.settings_changed", workspace=workspace, actor=actor, target=workspace, details=changes
+        )
+    return workspace
+
+
+@transaction.atomic
 def workspace_update(
     *, workspace: Workspace, actor: Actor, plan: str | None = None, status: str | None = None
 ) -> Workspace:

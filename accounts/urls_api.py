@@ -9,5 +9,6 @@ urlpatterns = [
     path("members/invite", api.MemberInviteApi.as_view(), name="api-member-invite"),
     path("members/<int:membership_id>", api.MemberApi.as_view(), name="api-member"),
     path("workspace", api.WorkspaceApi.as_view(), name="api-workspace"),
+    path("workspace/settings", api.WorkspaceSettingsApi.as_view(), name="api-workspace-settings"),
     path("workspace/billing", api.WorkspaceBillingApi.as_view(), name="api-workspace-billing"),
 ]

@@ -141,3 +141,38 @@ class KeyInvalidation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.digest[:8]}… v{self.version}"
+
+
+class KeyReminder(models.Model):
+    """One reminder about one key (``expires_7d``, ``expires_1d``), claimed before it is sent.
+
+    The unique row is what makes each reminder go once, across restarts and worker hosts.
+    """
+
+    class Kind(models.TextChoices):
+        EXPIRES_7D = "expires_7d", "7 days before it expires"
+        EXPIRES_1D = "expires_1d", "1 day before it expires"
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "kind"], name="apikeys_reminder_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for key {self.api_key_id}"
+
+
+class StaleKeyDigest(models.Model):
+    """The weekly stale-keys e-mail of one workspace for one ISO week (its Monday), claimed before it is sent."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "week"], name="apikeys_stale_digest_once")]
+
+    def __str__(self) -> str:
+        return f"stale keys of workspace {self.workspace_id}, week of {self.week}"

@@ -1,7 +1,10 @@
 """apikeys hears of workspace changes through the signals accounts exposes."""
 
+from contextlib import suppress
 from typing import Any
 
+from django.db import DatabaseError
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 from accounts.permissions import plan_allows_scopes
@@ -9,6 +12,7 @@ from accounts.signals import workspace_access_changed, workspace_plan_change_war
 from apikeys.models import ApiKey
 from apikeys.scopes import is_write
 from apikeys.services import api_key_invalidate_workspace
+from apikeys.tasks import key_care_ensure_scheduled
 
 
 @receiver(workspace_access_changed, dispatch_uid="apikeys.workspace_access_changed")
@@ -27,3 +31,12 @@ def keys_losing_scopes(sender: Any, workspace: Any, new_plan: str, **kwargs: Any
         for key in usable.order_by("name", "pk")
         if not plan_allows_scopes(new_plan, key.scopes)
     ]
+
+
+@receiver(post_migrate, dispatch_uid="apikeys.post_migrate")
+def on_post_migrate(sender: Any, **kwargs: Any) -> None:
+    """Every deploy (and ``./dev serve``) migrates: make sure the key care task is queued."""
+    if getattr(sender, "name", "") != "apikeys":
+        return
+    with suppress(DatabaseError):  # migrated backwards: the task table is not there
+        key_care_ensure_scheduled()

@@ -27,6 +27,7 @@ from accounts.pages import WorkspacePageMixin
 from accounts.permissions import Action, plan_allows_scopes
 from apikeys.forms import PRESET_LABELS, ApiKeyForm, RollForm, preset_initial
 from apikeys.models import ApiKey
+from apikeys.reminders import expiring_in_days, unused_days
 from apikeys.scopes import PRESETS, is_write
 from apikeys.selectors import api_key_audit_events, api_key_list, api_key_live_successor
 from apikeys.services import api_key_create, api_key_revoke, api_key_roll
@@ -98,6 +99,16 @@ class KeyRow:
     @property
     def needs_upgrade(self) -> bool:
         return any(chip["needs_upgrade"] for chip in self.scope_chips)
+
+    @property
+    def expiring_in_days(self) -> int | None:
+        """Days until it expires, when that is within 7 (the list flags it)."""
+        return expiring_in_days(self.key, self.now)
+
+    @property
+    def unused_days(self) -> int | None:
+        """Days it has not been used, once that is 90 or more (the list flags it, with Revoke…)."""
+        return unused_days(self.key, self.now)
 
     @property
     def has_network_restrictions(self) -> bool:

@@ -19,9 +19,10 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from accounts.actors import Actor
+from core.errors import ServiceError
 from webhooks.events import event_payload
 from webhooks.models import Delivery, HookSubscription
-from webhooks.tasks import deliveries_retry_now
+from webhooks.tasks import deliveries_retry_now, event_replay_and_enqueue
 
 RETRY_PERMISSION = "webhooks.retry_delivery"
 
@@ -73,6 +74,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "event_type",
         "target",
         "status",
+        "sequence",
         "attempts",
         "next_attempt_at",
         "last_status_code",
@@ -83,10 +85,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_select_related = ["event", "subscription__workspace"]
     search_fields = ["event__public_id", "subscription__public_id", "subscription__target_url"]
     search_help_text = "Event id (evt_…), subscription id (hook_…) or target URL."
-    actions = ["retry_now"]
+    actions = ["retry_now", "resend"]
     fields = readonly_fields = (
         "subscription",
         "workspace",
+        "sequence",
+        "is_replay",
         "status",
         "attempts",
         "next_attempt_at",
@@ -138,3 +142,18 @@ class DeliveryAdmin(ReadOnlyAdmin):
                 f"Skipped {skipped}: only pending and failed deliveries of live subscriptions are retried.",
                 messages.INFO,
             )
+
+    @admin.action(description="Re-send the event (a new delivery)", permissions=["retry"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        actor = Actor.for_request(request)
+        queued, skipped = 0, 0
+        for delivery in queryset.select_related("subscription", "event"):
+            try:
+                event_replay_and_enqueue(hook=delivery.subscription, event_id=delivery.event.public_id, actor=actor)
+                queued += 1
+            except ServiceError:  # a removed subscription, an event gone
+                skipped += 1
+        if queued:
+            self.message_user(request, f"Queued {queued} new deliveries of the selected events.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped}: only live subscriptions get events again.", messages.INFO)

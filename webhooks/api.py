@@ -1,7 +1,7 @@
 """The public API of webhooks (``/api/v1/``): subscriptions and recent events (SPEC §4).
 
 ``GET/POST /api/v1/hooks``, ``DELETE /api/v1/hooks/{id}``, ``POST /api/v1/hooks/{id}/roll-secret``
-and ``GET /api/v1/events``,
+``POST /api/v1/hooks/{id}/replay`` and ``GET /api/v1/events``,
 all with the ``events:read`` scope (a read scope: the free plan may subscribe). An
 event listed here is exactly the body a delivery of it carries.
 """
@@ -26,6 +26,7 @@ from webhooks.events import EVENT_TYPES, event_payload, iso_time, unknown_type_m
 from webhooks.models import HookSubscription
 from webhooks.selectors import event_list, hook_get, hook_list
 from webhooks.services import hook_create, hook_delete, hook_secret_roll
+from webhooks.tasks import event_replay_and_enqueue
 
 SCOPE = "events:read"
 
@@ -64,6 +65,18 @@ class HookSecretRolledOutput(HookCreatedOutput):
         allow_null=True,
         help_text="Until when deliveries also carry a signature made with the replaced secret; null: they do not.",
     )
+
+
+class HookReplayInput(StrictSerializer):
+    event_id = serializers.CharField(max_length=64, help_text="The event to send again (`evt_…`, of the last 30 days).")
+
+
+class HookReplayOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The new delivery's id.")
+    hook_id = serializers.CharField()
+    event_id = serializers.CharField()
+    sequence = serializers.IntegerField(help_text="Its `webhook-sequence`: higher than every earlier delivery's.")
+    status = serializers.CharField(help_text="`pending`: the worker sends it now, retrying as usual.")
 
 
 class EventOutput(serializers.Serializer):
@@ -166,6 +179,39 @@ class HookSecretRollApi(ApiV1View):
         )
         response["Cache-Control"] = "no-store"
         return response
+
+
+class HookReplayApi(ApiV1View):
+    required_scopes = {"POST": SCOPE}
+
+    @extend_schema(
+        operation_id="replay_hook_event",
+        summary="Send an event to a subscription again",
+        description=(
+            "Queues a new delivery of the event to this subscription, signed as usual, with the same "
+            "`webhook-id` (the event id: a receiver that already handled it can ignore it) and the next "
+            "`webhook-sequence`. The event must be of this workspace, of the last 30 days and of the "
+            "subscription's type; another workspace's event or subscription is 404 like an unknown one."
+        ),
+        parameters=[path_id("hook_id", "A subscription id.", "hook_8hT3kQ2mZx9vLw4R")],
+        request=HookReplayInput,
+        responses={202: HookReplayOutput},
+    )
+    def post(self, request: Request, hook_id: str) -> Response:
+        hook = hook_get(workspace_id=self.key.workspace_id, public_id=hook_id)  # 404 before the body is read
+        data = HookReplayInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        delivery = event_replay_and_enqueue(hook=hook, event_id=data.validated_data["event_id"], actor=self.actor)
+        return Response(
+            {
+                "id": delivery.pk,
+                "hook_id": hook.public_id,
+                "event_id": delivery.event.public_id,
+                "sequence": delivery.sequence,
+                "status": delivery.status,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class EventListApi(ApiV1View):

@@ -34,6 +34,7 @@ class HookSubscription(models.Model):
         GONE = "gone", "The target answered 410 Gone"
         KEY_REVOKED = "key_revoked", "The API key that made it was revoked"
         KEY_EXPIRED = "key_expired", "The API key that made it expired"
+        DISABLED_FAILING = "disabled_failing", "Its deliveries kept failing"
 
     MAX_TARGET_URL_LENGTH = 2000
     MAX_PER_WORKSPACE = 100
@@ -53,6 +54,12 @@ class HookSubscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=20, choices=Removed.choices, blank=True)
+    # Failed attempts in a row, and when the first of them happened (reset by a success):
+    # 5 days of it (or WEBHOOK_DISABLE_AFTER_FAILURES attempts) disable the subscription.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The sequence number of its latest delivery (``webhook-sequence``): one more per delivery.
+    last_sequence = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = HookSubscriptionQuerySet.as_manager()
 
@@ -90,6 +97,10 @@ class Delivery(models.Model):
 
     subscription = models.ForeignKey(HookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    # Per subscription, increasing: assigned when the delivery is made, sent as ``webhook-sequence``.
+    sequence = models.PositiveBigIntegerField(null=True, blank=True)
+    # A re-send of the event (the admin's "Re-send", POST /api/v1/hooks/{id}/replay): not the one dispatch made.
+    is_replay = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -102,7 +113,11 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["subscription", "event"], name="webhooks_delivery_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "event"], name="webhooks_delivery_once", condition=models.Q(is_replay=False)
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],

@@ -6,7 +6,11 @@ Subscriptions: ``hook_create`` (checks the target, returns the secret once),
 stops working. Deliveries: ``event_dispatch`` turns one outbox event into pending
 deliveries (one per matching live subscription), ``delivery_attempt`` makes one
 attempt, ``deliveries_retry`` puts deliveries back in line (the admin's "Retry now"),
-``deliveries_requeue_stale`` finds the ones whose task was lost. Enqueueing the task
+``deliveries_requeue_stale`` finds the ones whose task was lost, ``event_replay`` sends
+an event again (a new delivery). Every delivery gets the subscription's next sequence
+number when it is made (``webhook-sequence``); a streak of failed attempts (5 days, or
+``WEBHOOK_DISABLE_AFTER_FAILURES`` in a row) disables the subscription and mails its
+workspace's owners and admins (``hook_disable_failing``). Enqueueing the task
 that runs an attempt is ``webhooks.tasks``' job: these functions return the ids.
 """
 
@@ -16,13 +20,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Actor, ActorKind
+from accounts.mail import workspace_managers_email
 from accounts.models import Workspace
 from accounts.services import audit_event_create
 from apikeys.models import ApiKey
@@ -71,6 +80,10 @@ def dispatch_after() -> timedelta:
 EVENT_RETENTION = timedelta(days=30)
 USER_AGENT = "Parley-Webhooks/1.0 (+https://standardwebhooks.com)"
 KEY_REVOKED_EVENT = "api_key.revoked"
+# A subscription whose attempts all failed for this long is disabled (see also
+# settings.WEBHOOK_DISABLE_AFTER_FAILURES, failed attempts in a row).
+DISABLE_AFTER = timedelta(days=5)
+SEQUENCE_HEADER = "webhook-sequence"
 SYSTEM = Actor.system("webhooks")
 
 
@@ -252,7 +265,10 @@ def event_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
                 workspace_id=event.workspace_id, event=event.type, created_at__lte=event.created_at
             )
             Delivery.objects.bulk_create(
-                [Delivery(subscription=hook, event=event, next_attempt_at=now) for hook in hooks],
+                [
+                    Delivery(subscription=hook, event=event, next_attempt_at=now, sequence=_next_sequence(hook.pk))
+                    for hook in hooks.order_by("pk")
+                ],
                 ignore_conflicts=True,
             )
             pending = list(
@@ -263,6 +279,108 @@ def event_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
         event.dispatched_at = now
         event.save(update_fields=["dispatched_at"])
     return pending
+
+
+def _next_sequence(hook_id: int) -> int:
+    """The subscription's next delivery number (in the caller's transaction; the UPDATE serialises writers)."""
+    HookSubscription.objects.filter(pk=hook_id).update(last_sequence=F("last_sequence") + 1)
+    return HookSubscription.objects.filter(pk=hook_id).values_list("last_sequence", flat=True).get()
+
+
+def event_replay(*, hook: HookSubscription, event_id: str, actor: Actor) -> Delivery:
+    """Send an event of the subscription's workspace to it again: a new delivery, due now, with the next sequence.
+
+    ``event_id`` is the public ``evt_…``; one of another workspace (or gone: events are
+    kept 30 days) is ``NotFound`` like an unknown one, and one of another type than the
+    subscription's is refused. Returns the pending delivery (``webhooks.tasks`` enqueues it).
+    """
+    with transaction.atomic():
+        locked = HookSubscription.objects.live().select_for_update().filter(pk=hook.pk).first()
+        if locked is None:
+            raise NotFound("No such webhook subscription.")
+        event = Event.objects.filter(workspace_id=locked.workspace_id, public_id=event_id).first()
+        if event is None or event.type not in EVENT_TYPES:
+            raise NotFound("No such event.", hint="Events are kept for 30 days: GET /api/v1/events lists them.")
+        if event.type != locked.event:
+            raise InvalidInput({"event_id": [f"This subscription receives {locked.event} events, not {event.type}."]})
+        delivery = Delivery.objects.create(
+            subscription=locked,
+            event=event,
+            is_replay=True,
+            sequence=_next_sequence(locked.pk),
+            next_attempt_at=timezone.now(),
+        )
+        audit_event_create(
+            action="webhook.event_replayed",
+            workspace=Workspace.objects.get(pk=locked.workspace_id),
+            actor=actor,
+            target=locked,
+            target_label=_label(locked),
+            details={"id": locked.public_id, "event_id": event.public_id, "delivery": delivery.pk},
+        )
+    return delivery
+
+
+def _failure_counted(hook_id: int, now: datetime) -> bool:
+    """One more failed attempt in a row; a streak of ``DISABLE_AFTER`` (or the setting's count) disables
+    the subscription. Returns whether it did."""
+    live = HookSubscription.objects.filter(pk=hook_id, disabled_at__isnull=True)
+    live.update(consecutive_failures=F("consecutive_failures") + 1, failing_since=Coalesce("failing_since", now))
+    streak = live.values_list("consecutive_failures", "failing_since").first()
+    if streak is None:
+        return False
+    count, since = streak
+    limit = settings.WEBHOOK_DISABLE_AFTER_FAILURES
+    if (since is not None and now - since >= DISABLE_AFTER) or (limit and count >= limit):
+        return hook_disable_failing(hook_id=hook_id)
+    return False
+
+
+def _success_counted(hook_id: int) -> None:
+    """A delivery got through: the failure streak starts again from nothing."""
+    HookSubscription.objects.filter(pk=hook_id).exclude(consecutive_failures=0, failing_since=None).update(
+        consecutive_failures=0, failing_since=None
+    )
+
+
+def hook_disable_failing(*, hook_id: int) -> bool:
+    """Disable a subscription whose deliveries keep failing (removed, reason ``disabled_failing``);
+    after commit its workspace's owners and admins are e-mailed, once (only the call that disabled it mails)."""
+    with transaction.atomic():
+        hook = HookSubscription.objects.filter(pk=hook_id).select_related("workspace").first()
+        if hook is None:
+            return False
+        failed, since = hook.consecutive_failures, hook.failing_since
+        removed = _remove(
+            [hook_id], reason=HookSubscription.Removed.DISABLED_FAILING, actor=SYSTEM, action="webhook.disabled"
+        )
+        if removed:
+            transaction.on_commit(
+                partial(_notify_disabled, hook=hook, failed_attempts=failed, failing_since=since), robust=True
+            )
+    return bool(removed)
+
+
+def _notify_disabled(*, hook: HookSubscription, failed_attempts: int, failing_since: datetime | None) -> None:
+    last = (
+        Delivery.objects.filter(subscription=hook, last_attempt_at__isnull=False).order_by("-last_attempt_at").first()
+    )
+    context = {
+        "hook": hook,
+        "workspace": hook.workspace,
+        "failed_attempts": failed_attempts,
+        "failing_since": failing_since,
+        "last_error": last.last_error if last else "",
+        "audit_url": settings.PUBLIC_BASE_URL + reverse("audit-log"),
+    }
+    try:
+        workspace_managers_email(
+            workspace=hook.workspace,
+            subject=f"[Parley] Webhook {hook.public_id} was disabled: its deliveries kept failing",
+            body=render_to_string("webhooks/email/hook_disabled.txt", context),
+        )
+    except Exception:  # it stays disabled: a mail server's failure must not undo or hide it
+        logger.exception("The e-mail about disabled webhook %s could not be sent", hook.public_id)
 
 
 @dataclass(frozen=True)
@@ -281,9 +399,10 @@ def _record(delivery: Delivery, attempt: int, **fields: object) -> bool:
 
 
 def _failed(delivery: Delivery, attempt: int, now: datetime, *, error: str, code: int | None = None) -> AttemptOutcome:
+    """Record a failed attempt, and count it in the subscription's streak (which may disable it)."""
     error = error[: Delivery.MAX_ERROR_LENGTH]
     if attempt >= MAX_ATTEMPTS:
-        _record(
+        recorded = _record(
             delivery,
             attempt,
             status=Delivery.Status.FAILED,
@@ -292,10 +411,14 @@ def _failed(delivery: Delivery, attempt: int, now: datetime, *, error: str, code
             last_status_code=code,
             last_error=error,
         )
+        if recorded:
+            _failure_counted(delivery.subscription_id, now)
         return AttemptOutcome(Delivery.Status.FAILED)
     retry_at = now + RETRY_SCHEDULE[attempt - 1]
     if not _record(delivery, attempt, next_attempt_at=retry_at, last_status_code=code, last_error=error):
         return AttemptOutcome("skipped")
+    if _failure_counted(delivery.subscription_id, now):
+        return AttemptOutcome(Delivery.Status.GONE)  # that failure disabled the subscription: no retry
     return AttemptOutcome(Delivery.Status.PENDING, retry_at=retry_at)
 
 
@@ -346,6 +469,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
             secret=secret, msg_id=event.public_id, timestamp=int(now.timestamp()), body=body, previous_secrets=previous
         ),
     }
+    if delivery.sequence is not None:
+        headers[SEQUENCE_HEADER] = str(delivery.sequence)
     try:
         answer = target_post(target_check(hook.target_url), body=body, headers=headers)
     except TargetRefused as exc:
@@ -362,6 +487,7 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> Attemp
             last_status_code=answer.status,
             last_error="",
         )
+        _success_counted(hook.pk)
         return AttemptOutcome(Delivery.Status.SUCCEEDED)
     if answer.status == 410:
         with transaction.atomic():

@@ -25,9 +25,11 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from accounts.actors import Actor
+from apikeys.tasks import key_care_ensure_scheduled
 from core.events import events_prune
 from core.metrics import WEBHOOK_DELIVERIES
 from webhooks import selectors, services
+from webhooks.models import Delivery, HookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,14 @@ def deliveries_retry_now(*, delivery_ids: Iterable[int], actor: Actor) -> int:
     return len(ids)
 
 
+def event_replay_and_enqueue(*, hook: HookSubscription, event_id: str, actor: Actor) -> Delivery:
+    """Re-send an event to a subscription (the API's replay, the admin's "Re-send"): a new delivery, queued now."""
+    with transaction.atomic():
+        delivery = services.event_replay(hook=hook, event_id=event_id, actor=actor)
+        deliveries_enqueue([delivery.pk])
+    return delivery
+
+
 def sweep_once() -> dict[str, int]:
     """One pass of the sweep (the task's body; tests call it too)."""
     now = timezone.now()
@@ -90,6 +100,7 @@ def sweep_once() -> dict[str, int]:
         deliveries_enqueue(requeued)
     removed = services.hooks_remove_retired_keys()
     pruned = events_prune(older_than=services.EVENT_RETENTION)
+    key_care_ensure_scheduled()  # the key care task's safety net (a killed worker lost its run)
     return {"dispatched": dispatched, "requeued": len(requeued), "removed": removed, "pruned": pruned}
 
 

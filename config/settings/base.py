@@ -401,6 +401,9 @@ WEBHOOK_REQUEUE_AFTER_SECONDS = float(os.environ.get("WEBHOOK_REQUEUE_AFTER_SECO
 WEBHOOK_SWEEP_INTERVAL_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_SECONDS", "60"))
 WEBHOOK_SWEEP_DEAD_AFTER_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_DEAD_AFTER_SECONDS", "600"))
 WEBHOOK_DISPATCH_AFTER_SECONDS = float(os.environ.get("WEBHOOK_DISPATCH_AFTER_SECONDS", "30"))
+# A subscription whose attempts have all failed for 5 days is disabled; so is one after
+# this many failed attempts in a row (0: only the 5 days count).
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "0"))
 
 # --- Metrics (core/metrics.py): /metrics answers these addresses or networks only.
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])

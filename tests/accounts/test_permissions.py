@@ -18,6 +18,7 @@ OW, A, M, G = Role.OWNER, Role.ADMIN, Role.MEMBER, Role.GUEST
 TABLE = {
     Action.VIEW_WORKSPACE: {OW, A, M, G},
     Action.DELETE_WORKSPACE: {OW},
+    Action.MANAGE_WORKSPACE: {OW},
     Action.VIEW_BILLING: {OW},
     Action.VIEW_MEMBERS: {OW, A, M},
     Action.MANAGE_MEMBERS: {OW, A},
