@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105  (the Standard Webhooks prefix, not a secret)
 SECRET_BYTES = 32  # the spec asks for 24 to 64
 
 

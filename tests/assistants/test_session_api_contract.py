@@ -18,10 +18,10 @@ import re
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role
 from tests import factories
+from tests.security.urlconf import routes
 
 pytestmark = pytest.mark.django_db
 UNSAFE = ("post", "put", "patch", "delete")
@@ -31,21 +31,8 @@ NOT_SESSION_APIS = ("api/sms/",)
 
 def api_routes() -> list[tuple[str, type]]:
     """(route, view class) of every in-app API route: under /api/, not the public /api/v1/ or /api/widget/."""
-    found: list[tuple[str, type]] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                route = prefix + str(pattern.pattern)
-                view_class = getattr(pattern.callback, "view_class", None)
-                public = route.startswith(("api/v1/", "api/widget/", *NOT_SESSION_APIS))  # keys, visitor tokens, Twilio
-                if route.startswith("api/") and not public and view_class:
-                    found.append((route, view_class))
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    public = ("api/v1/", "api/widget/", *NOT_SESSION_APIS)  # keys, visitor tokens, Twilio
+    return [(r.route, r.view_class) for r in routes("api/") if not r.starts(*public) and r.view_class]
 
 
 def methods(view_class: type) -> list[str]:
@@ -119,16 +106,7 @@ def test_only_twilios_signed_webhooks_are_left_out():
     """What NOT_SESSION_APIS skips is exactly the two SMS webhooks, each exempt from CSRF and session-free."""
     from sms.api import TwilioView
 
-    skipped: list[tuple[str, type]] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif (prefix + str(pattern.pattern)).startswith(NOT_SESSION_APIS):
-                skipped.append((prefix + str(pattern.pattern), pattern.callback.view_class))
-
-    walk(get_resolver().url_patterns, "")
+    skipped = [(r.route, r.view_class) for r in routes(*NOT_SESSION_APIS)]
     assert sorted(route for route, _ in skipped) == [
         "api/sms/status/<str:assistant_id>",
         "api/sms/webhook/<str:assistant_id>",
