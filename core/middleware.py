@@ -214,7 +214,7 @@ class PublicRateLimitMiddleware:
         path = request.path_info
         if path.startswith(tuple(settings.PUBLIC_RATE_LIMIT_EXEMPT)):
             return True
-        if path.startswith("/api/v1/") and _presents_api_key(request):
-            return True
+        if path.startswith("/api/v1/"):
+            return _presents_api_key(request)  # a session means nothing there: never read it (no Vary: Cookie)
         user = getattr(request, "user", None)
         return bool(user is not None and user.is_authenticated)

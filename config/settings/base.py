@@ -361,6 +361,8 @@ WIDGET_RATE_LIMITS = {
     # per IP, so a script starting session after session (20/m) cannot fill the CRM or stuff the ratings.
     "lead_ip": "30/h",
     "feedback_ip": "30/h",
+    # CORS preflights, per IP: answered by django-cors-headers before any view (browsers cache them 10 min).
+    "preflight": "120/m",
 }
 for _name in WIDGET_RATE_LIMITS:  # e.g. WIDGET_RATE_LIMIT_CHAT=60/m
     WIDGET_RATE_LIMITS[_name] = os.environ.get(f"WIDGET_RATE_LIMIT_{_name.upper()}", WIDGET_RATE_LIMITS[_name])

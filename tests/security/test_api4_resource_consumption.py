@@ -215,7 +215,8 @@ def test_the_exempt_prefixes_are_the_settings():
 @pytest.mark.parametrize("route", BACKSTOPPED, ids=lambda r: r.route)
 def test_everything_else_is_limited_per_ip_for_anyone_not_signed_in(settings, route):
     """The login, sign-up and password pages, SSO, the API's schema and docs, the demo page, anonymous
-    calls of the APIs and the admin: PUBLIC_RATE_LIMIT per client IP, every method."""
+    calls of the APIs and the admin (its index: every admin page is behind the same login): PUBLIC_RATE_LIMIT
+    per client IP, whatever the method (each route is tried with its first)."""
     settings.PUBLIC_RATE_LIMIT = "2/m"
     url = _anonymous_url(route)
     method = route.methods[0]
@@ -369,3 +370,24 @@ def test_rate_limit_windows_end(settings, visitor):
         assert visitor.get("config").status_code == 429
         clock.shift(timedelta(minutes=2))
         assert visitor.get("config").status_code == 200
+
+
+def test_the_public_limit_never_reads_a_session_where_sessions_mean_nothing(owner, django_assert_num_queries):
+    client = Client()
+    client.force_login(owner)
+    with django_assert_num_queries(0):
+        response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert "Cookie" not in response.get("Vary", "")
+
+
+def test_widget_preflights_are_limited_per_ip_and_past_it_look_nothing_up(settings, visitor, django_assert_num_queries):
+    """django-cors-headers answers preflights before any view: they are counted where they are decided."""
+    settings.WIDGET_RATE_LIMITS = {**settings.WIDGET_RATE_LIMITS, "preflight": "2/m"}
+    url = visitor.url("chat")
+    headers = {"HTTP_ORIGIN": visitor.origin, "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}
+    approved = [visitor.client.options(url, **headers).get("Access-Control-Allow-Origin") for _ in range(2)]
+    assert approved == [visitor.origin, visitor.origin]
+    with django_assert_num_queries(0):
+        refused = visitor.client.options(visitor.url("chat", "ast_" + "x" * 20), **headers)
+    assert "Access-Control-Allow-Origin" not in refused

@@ -31,6 +31,7 @@ def test_the_defaults_are_the_specs():
         "search": "60/m",
         "lead_ip": "30/h",
         "feedback_ip": "30/h",
+        "preflight": "120/m",
     }
 
 
