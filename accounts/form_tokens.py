@@ -22,13 +22,18 @@ def issue_form_token(request: HttpRequest) -> str:
     return token
 
 
+def _same(given: str, issued: str) -> bool:
+    """Constant time, as every comparison of a secret here is (``in`` and ``==`` stop at the first difference)."""
+    return secrets.compare_digest(given.encode(), issued.encode())
+
+
 def form_token_valid(request: HttpRequest, token: str) -> bool:
-    return bool(token) and token in request.session.get(FORM_TOKENS_SESSION_KEY, [])
+    return bool(token) and any(_same(token, issued) for issued in request.session.get(FORM_TOKENS_SESSION_KEY, []))
 
 
 def spend_form_token(request: HttpRequest, token: str) -> None:
     tokens = request.session.get(FORM_TOKENS_SESSION_KEY, [])
-    request.session[FORM_TOKENS_SESSION_KEY] = [t for t in tokens if t != token]
+    request.session[FORM_TOKENS_SESSION_KEY] = [issued for issued in tokens if not _same(token, issued)]
 
 
 def posted_or_new_token(request: HttpRequest) -> str:

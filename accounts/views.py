@@ -1,4 +1,4 @@
-"""Pages: the home dashboard, the workspace switcher and the audit log."""
+"""Pages: the home dashboard, the workspace switcher, the audit log, and the two SSO steps."""
 
 from __future__ import annotations
 
@@ -12,11 +12,16 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView, TemplateView
+from django_ratelimit.core import get_usage
+from django_ratelimit.exceptions import Ratelimited
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts.models import PAID_PLANS, AuditEvent
+from accounts.oidc import sso_enabled
 from accounts.pages import WorkspacePageMixin
 from accounts.permissions import Action
 from accounts.selectors import SESSION_WORKSPACE_KEY, current_membership, user_memberships, workspace_audit_events
+from core.net import client_ip
 
 AUDIT_LOG_PAGE_SIZE = 50
 
@@ -72,3 +77,38 @@ class PlanView(WorkspacePageMixin, TemplateView):
             support_email=settings.SUPPORT_EMAIL,
             **kwargs,
         )
+
+
+def _sso_step_allowed(request: HttpRequest, step: str) -> None:
+    """Both SSO steps: a 404 while SSO is not configured, a 429 past ``SSO_RATE_LIMIT`` per client IP.
+
+    Each start writes a session row (the state and nonce), and each callback calls the
+    provider: neither is something an anonymous client may do without bound.
+    """
+    if not sso_enabled():
+        raise Http404("Single sign-on is not configured.")
+    usage = get_usage(
+        request,
+        group=f"accounts.sso-{step}",
+        key=lambda group, req: client_ip(req),
+        rate=settings.SSO_RATE_LIMIT,
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        raise Ratelimited
+
+
+class SsoAuthenticateView(OIDCAuthenticationRequestView):
+    """``/oidc/authenticate/``: sends the browser to the provider (``OIDC_AUTHENTICATE_CLASS``)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        _sso_step_allowed(request, "start")
+        return super().get(request)
+
+
+class SsoCallbackView(OIDCAuthenticationCallbackView):
+    """``/oidc/callback/``: where the provider sends the browser back (``OIDC_CALLBACK_CLASS``)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        _sso_step_allowed(request, "callback")
+        return super().get(request)

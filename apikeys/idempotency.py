@@ -16,6 +16,7 @@ Only requests that passed the key checks get this far: a 401 or 403 is never sto
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -65,7 +66,7 @@ def _claim(api_key_id: int, key: str, fingerprint: str, now: datetime) -> Idempo
                 continue  # pruned in between: claim again
             expired = held.created_at <= now - IdempotencyRecord.TTL
             stale = held.status_code is None and held.created_at <= now - IdempotencyRecord.STALE_CLAIM
-            if held.fingerprint == fingerprint and not (expired or stale):
+            if hmac.compare_digest(held.fingerprint, fingerprint) and not (expired or stale):
                 return held
             if not (expired or stale):
                 raise IdempotencyKeyReused from None

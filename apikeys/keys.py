@@ -12,7 +12,7 @@ import string
 import zlib
 
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
-SECRET_PREFIX = "wsk_live_"
+SECRET_PREFIX = "wsk_live_"  # noqa: S105  (the public prefix of secret keys, not a secret)
 PUBLISHABLE_PREFIX = "wpk_live_"
 PREFIXES = {"secret": SECRET_PREFIX, "publishable": PUBLISHABLE_PREFIX}
 RANDOM_LENGTH = 32

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 SECRET_INPUTS = ("twilio_auth_token", "identity_secret")
 THEME_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
-NEEDS_SECRET = "Type an identity secret below first: without one, no visitor can be verified."
+NEEDS_SECRET = "Type an identity secret below first: without one, no visitor can be verified."  # noqa: S105  (a message)
 
 
 def _secret_input() -> forms.PasswordInput:

@@ -28,7 +28,7 @@ from core.events import emit
 from crm.models import Contact
 
 MANAGERS_ONLY = "Only workspace owners and admins can change assistants."
-IDENTITY_SECRET_MANAGERS_ONLY = "Only workspace owners and admins can make an identity secret."
+IDENTITY_SECRET_MANAGERS_ONLY = "Only workspace owners and admins can make an identity secret."  # noqa: S105  # a message
 IDENTITY_SECRET_BYTES = 32
 # Fields the audit log names when they change (values of secrets are never recorded).
 _SECRET_FIELDS = {"twilio_auth_token"}

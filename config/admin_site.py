@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.logging import SECRET_PATTERN
 
@@ -62,9 +67,26 @@ class ParleyAdminSite(admin.AdminSite):
         return cast(_View, self._refuse_secrets_in_url(super().admin_view(view, cacheable)))
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The admin has no password form of its own: people sign in where everyone does.
+
+        ``/accounts/login/`` is rate limited (failed logins per address and per account),
+        turns the session key over and may use SSO; Django's admin form would take
+        password guesses without any limit. A signed-in member of staff goes on to the
+        admin; a signed-in user who is not staff gets the 403 page, never a second form.
+        """
         if url_mentions_secret(request):
             return self._to_find_form(request)
-        return super().login(request, extra_context)
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            next_url = ""
+        next_url = next_url or reverse("admin:index", current_app=self.name)
+        if not request.user.is_authenticated:
+            return HttpResponseRedirect(
+                f"{resolve_url(settings.LOGIN_URL)}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"
+            )
+        if not self.has_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(next_url)
 
     def _refuse_secrets_in_url(self, view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)

@@ -18,6 +18,7 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,10 +31,21 @@ class ApiSchemaView(SpectacularAPIView):
 
     renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer, OpenApiYamlRenderer2]
 
+    @extend_schema(exclude=True)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # One document whatever the query says: drf-spectacular would take ``?lang=`` and
+        # ``?version=`` from anyone (any string), each a new generation to cache.
+        with translation.override(settings.LANGUAGE_CODE):
+            return self._get_schema_response(request)
+
+    def _get_version_parameter(self, request: Request) -> None:
+        return None  # the API has one version; ``?version=`` is not a way to make another document
+
     def _get_schema_response(self, request: Request) -> Response:
         # Generated once per process (it only changes with the code): the endpoint needs no
-        # key, and a generation costs a few hundred milliseconds of CPU.
-        key = (settings.ROOT_URLCONF, get_urlconf(), request.GET.get("version"), translation.get_language())
+        # key, and a generation costs a few hundred milliseconds of CPU. Nothing the client
+        # sends is part of the cache key, so the cache holds one document per URL conf.
+        key = (settings.ROOT_URLCONF, get_urlconf())
         if key not in _documents:
             _documents[key] = super()._get_schema_response(request).data
         return Response(

@@ -6,4 +6,5 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from core import openapi  # noqa: F401  (registers the StrictSerializer OpenAPI extension)
+        # Imported for what they register: the deploy checks, and the StrictSerializer OpenAPI extension.
+        from core import checks, openapi  # noqa: F401

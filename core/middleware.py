@@ -1,4 +1,5 @@
-"""Request id and JSON log line, body-size limit, ``no-store``, JSON errors under ``/api/`` (SPEC §3, §10)."""
+"""Request id and JSON log line, body-size limit, ``no-store``, JSON errors under ``/api/`` (SPEC §3, §10),
+and the per-IP limit on what anyone may call without signing in."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django_ratelimit.core import get_usage
 
 from core.context import RequestState
 from core.dbhealth import DATABASE_ERRORS, database_health
 from core.errors import (
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     ServiceError,
     ServiceUnavailable,
     error_response,
@@ -157,3 +160,61 @@ class ApiJsonErrorsMiddleware:
             "Unhandled exception on %s", request.path, exc_info=(type(exception), exception, exception.__traceback__)
         )
         return error_response(request, 500, "server_error", "Internal server error.")
+
+
+KEY_PREFIXES = ("wsk_", "wpk_")
+
+
+def _presents_api_key(request: HttpRequest) -> bool:
+    """What ``apikeys`` claims (and counts: per key, or as a failed attempt per IP)."""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return bool(request.META.get("HTTP_X_API_KEY")) or (
+        scheme.lower() == "bearer" and token.strip().startswith(KEY_PREFIXES)
+    )
+
+
+def rate_limited_response(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """429 ``rate_limited`` with ``Retry-After``: JSON under ``/api/``, plain text elsewhere."""
+    if is_api(request):
+        return service_error_response(request, RateLimited(retry_after=retry_after))
+    response = HttpResponse(RateLimited.message, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(max(1, retry_after))
+    return response
+
+
+class PublicRateLimitMiddleware:
+    """``PUBLIC_RATE_LIMIT`` per client IP on every request of someone not signed in that no other
+    limit counts: the login, sign-up and password pages, SSO, the API's schema and docs, the widget
+    demo, and anonymous calls of the APIs. Left to their own limits: ``PUBLIC_RATE_LIMIT_EXEMPT``
+    (the widget's and Twilio's endpoints; the load balancer's probes and ``/metrics``) and requests
+    to ``/api/v1/`` that present an API key (counted per key, or as failed attempts per IP).
+
+    It runs after the session middleware, so a signed-in user is never counted here.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self._counted_elsewhere(request):
+            usage = get_usage(
+                request,
+                group="core.public",
+                key=lambda group, req: client_ip(req),
+                rate=settings.PUBLIC_RATE_LIMIT,
+                increment=True,
+            )
+            if usage is not None and usage["should_limit"]:
+                request.state.error_code = "rate_limited"  # type: ignore[attr-defined]  # RequestIdMiddleware's
+                return rate_limited_response(request, int(usage["time_left"]))
+        return self.get_response(request)
+
+    @staticmethod
+    def _counted_elsewhere(request: HttpRequest) -> bool:
+        path = request.path_info
+        if path.startswith(tuple(settings.PUBLIC_RATE_LIMIT_EXEMPT)):
+            return True
+        if path.startswith("/api/v1/"):
+            return _presents_api_key(request)  # a session means nothing there: never read it (no Vary: Cookie)
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)

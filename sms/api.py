@@ -9,6 +9,9 @@ key. Each request is checked in this order, and refused with nothing stored:
 4. ``AccountSid`` is the assistant's account, and its number (or Messaging Service)
    is the one texted or texting (403 ``invalid_signature``).
 
+Refusals of 1, 2 and 4 count per client IP: past ``API_AUTH_FAILURE_RATE`` they answer 429
+``rate_limited`` instead (a signed request still gets through).
+
 Answers are TwiML (``text/xml``); errors are the JSON envelope like everywhere under ``/api/``.
 """
 
@@ -17,15 +20,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django_ratelimit.core import get_usage
 
 from accounts.actors import Actor
 from assistants.models import Assistant, Message
-from core.errors import InvalidInput, ServiceError, service_error_response
+from core.errors import InvalidInput, InvalidSignature, NotFound, RateLimited, ServiceError, service_error_response
 from core.net import client_ip
 from core.phones import E164
 from sms.selectors import sms_assistant_get
@@ -36,6 +41,8 @@ from sms.twiml import CONTENT_TYPE, twiml
 REQUIRED = "This field is required."
 TWILIO_SID = re.compile(r"^[A-Za-z0-9]{1,64}$")
 ERROR_CODE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+REFUSED_GROUP = "sms.refused"
+TOO_MANY_REFUSED = "Too many refused Twilio webhook requests."
 
 
 def _form(params: QueryDict, *, required: Iterable[str], optional: Iterable[str] = ()) -> dict[str, str]:
@@ -64,6 +71,8 @@ class TwilioView(View):
             assistant = sms_assistant_get(public_id=assistant_id)
             verify_signature(request, assistant)
             reply = self.answer(request, assistant)
+        except (NotFound, InvalidSignature) as exc:
+            return service_error_response(request, _refusal_counted(request, exc))
         except ServiceError as exc:
             return service_error_response(request, exc)
         return HttpResponse(twiml(reply), content_type=CONTENT_TYPE)
@@ -71,6 +80,22 @@ class TwilioView(View):
     def answer(self, request: HttpRequest, assistant: Assistant) -> str | None:
         """The text to answer with (``None``: an empty ``<Response/>``)."""
         raise NotImplementedError
+
+
+def _refusal_counted(request: HttpRequest, refusal: ServiceError) -> ServiceError:
+    """``refusal``, or a 429 once this IP's refused requests (unknown assistant, bad signature) pass
+    ``API_AUTH_FAILURE_RATE``, as failed API keys and visitor tokens do. Twilio's own signed
+    requests are never counted: a busy number is never limited."""
+    usage = get_usage(
+        request,
+        group=REFUSED_GROUP,
+        key=lambda group, req: client_ip(req),
+        rate=settings.API_AUTH_FAILURE_RATE,
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        return RateLimited(retry_after=usage["time_left"], message=TOO_MANY_REFUSED)
+    return refusal
 
 
 class InboundSmsApi(TwilioView):

@@ -426,7 +426,9 @@ def _answer_error(status: int, body: bytes) -> str:
     text = f"HTTP {status}"
     if 300 <= status < 400:
         text += " (redirects are not followed: subscribe the final URL)"
-    snippet = body[:200].decode("utf-8", "replace").strip()
+    # The receiver's words, for support staff: text only. A NUL (which PostgreSQL refuses in text) or
+    # any other control character becomes "?", so no answer can make the attempt's record fail.
+    snippet = "".join(ch if ch.isprintable() else "?" for ch in body[:200].decode("utf-8", "replace")).strip()
     return f"{text}: {snippet}" if snippet else text
 
 

@@ -9,12 +9,14 @@ Order, first failure wins:
 - Token endpoints (``chat``, ``history``, ``lead``, ``feedback``): 404 → 401
   ``invalid_session_token`` (missing, unknown, expired, another assistant's) → 403
   ``workspace_inactive`` → 403 ``origin_not_allowed`` (the assistant's, then the key's)
-  → 401 if the session's publishable key was revoked or expired since → 429 per token.
+  → 401 if the session's publishable key was revoked or expired since → 429 per token (and, for
+  ``lead`` and ``feedback``, per client IP as well).
 The ``null`` origin is never allowed, whatever the lists say.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -43,12 +45,11 @@ from widget.profiles import WidgetProfile, widget_profile
 NO_WIDGET = "No such assistant, or its widget is not enabled."
 NO_WIDGET_HINT = "Check data-assistant: it is the assistant's id (ast_…), and the widget must be enabled on it."
 SECRET_KEY_IN_PAGE = (
-    "This is a secret key: never put it in a web page. Roll it in Settings → API Keys now, "
+    "This is a secret key: never put it in a web page. Roll it in Settings → API Keys now, "  # noqa: S105  (a message)
     "and give the widget a publishable key (wpk_live_…)."
 )
 OTHER_WORKSPACE_KEY = "This publishable key belongs to another workspace than this assistant."
 EXPIRED_SESSION_HINT = "This visitor session has expired: start a new one with POST /api/widget/{assistant}/session."
-OTHER_ASSISTANT_HINT = "This visitor token belongs to another assistant: start a session with this one."
 
 
 def origin_passes(origin: str | None, allowed: list[str]) -> bool:
@@ -127,11 +128,13 @@ def session_access(
     if session is None:
         raise InvalidSessionToken(message="Visitor session token required")
     if session.assistant_id != profile.assistant_pk:
-        raise InvalidSessionToken(hint=OTHER_ASSISTANT_HINT)
+        raise InvalidSessionToken  # exactly an unknown token's answer: nothing about the token's own assistant
     if session.expires_at() <= timezone.now():
         raise InvalidSessionToken(hint=EXPIRED_SESSION_HINT)
     check_assistant(request, profile)
     if session.api_key is not None:
         _check_session_key(request, session.api_key)
     limits.count(request, endpoint, session.digest)
+    if f"{endpoint}_ip" in settings.WIDGET_RATE_LIMITS:  # lead, feedback: what lands in the CRM, per IP too
+        limits.count(request, f"{endpoint}_ip", client_ip(request))
     return session

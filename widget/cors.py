@@ -10,6 +10,9 @@ exceptions, both for answers that carry no data the origin may not have:
   why it does not start instead of failing like a network error;
 - ``tickets/create`` names its assistant in the body, which a preflight cannot show:
   its preflight is answered to any origin, and the view checks the assistant's list.
+
+Preflights count per client IP (``WIDGET_RATE_LIMITS["preflight"]``): past the limit one is not
+approved, and looks nothing up.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from core.net import request_origin
+from core.errors import RateLimited
+from core.net import client_ip, request_origin
+from widget import limits
 from widget.access import origin_passes
 from widget.profiles import widget_profile
 
@@ -41,5 +46,17 @@ def widget_cors_allowed(sender: Any, request: HttpRequest, **kwargs: Any) -> boo
         return False
     if match["endpoint"] == "config" and request.method == "GET":
         return True
+    if request.method == "OPTIONS" and _preflights_spent(request):
+        return False  # not approved, and no lookup: preflights are answered before any view's limit
     profile = widget_profile(match["assistant"])
     return profile is not None and origin_passes(request_origin(request), profile.allowed_origins)
+
+
+def _preflights_spent(request: HttpRequest) -> bool:
+    """Whether this IP sent more preflights than ``WIDGET_RATE_LIMITS["preflight"]`` (they are counted here:
+    django-cors-headers answers them before any view, and each may look an assistant up)."""
+    try:
+        limits.count(request, "preflight", client_ip(request))
+    except RateLimited:
+        return True
+    return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistants.models import Conversation, Message
-from core.errors import Forbidden, NotFound
+from core.errors import Forbidden
 from widget import tokens
 from widget.models import VisitorSession
 
@@ -23,14 +23,16 @@ def visitor_session_lookup(token: str) -> VisitorSession | None:
 def visitor_conversation(session: VisitorSession, public_id: str = "") -> Conversation:
     """The session's conversation, or another of the same visitor with this assistant.
 
-    Another visitor's conversation is a 403 (SPEC §5); an id that is no conversation a 404.
+    Any other id is a 403 "Access denied to this conversation": another visitor's
+    conversation, another assistant's or workspace's, and an id that is no conversation
+    at all answer exactly alike, so the answer never tells whether an id exists.
     """
     if not public_id or public_id == session.conversation.public_id:
         return session.conversation
-    conversation = Conversation.objects.filter(public_id=public_id).first()
+    conversation = Conversation.objects.filter(
+        public_id=public_id, assistant_id=session.assistant_id, visitor_id=session.visitor.public_id
+    ).first()
     if conversation is None:
-        raise NotFound("No such conversation.", hint="Leave out conversation_id to read this session's conversation.")
-    if conversation.assistant_id != session.assistant_id or conversation.visitor_id != session.visitor.public_id:
         raise Forbidden(ACCESS_DENIED)
     return conversation
 

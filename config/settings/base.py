@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
+    # After the session: signed-in users are not counted. See PUBLIC_RATE_LIMIT below.
+    "core.middleware.PublicRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
@@ -252,6 +254,10 @@ OIDC_STORE_ID_TOKEN = False
 OIDC_CREATE_USER = True
 OIDC_TIMEOUT = 10
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+# Both steps 404 while SSO is off, and are limited per client IP (accounts/views.py).
+OIDC_AUTHENTICATE_CLASS = "accounts.views.SsoAuthenticateView"
+OIDC_CALLBACK_CLASS = "accounts.views.SsoCallbackView"
+SSO_RATE_LIMIT = os.environ.get("SSO_RATE_LIMIT", "30/m")
 SSO_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
 if SSO_ENABLED:
     AUTHENTICATION_BACKENDS.append("accounts.oidc.ParleyOIDCBackend")
@@ -265,6 +271,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # OPTIONS is not an operation of any API here (405): DRF would answer it with the
+    # view's name and docstring. Widget preflights are answered by django-cors-headers first.
+    "DEFAULT_METADATA_CLASS": None,
 }
 # The public API's OpenAPI document (/api/v1/schema/) and its docs (/api/v1/docs/):
 # core/openapi.py, apikeys/schema.py, and each app's schema.py.
@@ -307,6 +316,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- What anyone may call without signing in (core.middleware.PublicRateLimitMiddleware):
+# this many requests per client IP, unless another limit already counts them. The widget's
+# endpoints have their own per-IP and per-token limits (WIDGET_RATE_LIMITS), Twilio's count
+# refused requests per IP, and the load balancer's probes are never limited.
+PUBLIC_RATE_LIMIT = os.environ.get("PUBLIC_RATE_LIMIT", "600/m")
+PUBLIC_RATE_LIMIT_EXEMPT = ["/healthz", "/readyz", "/metrics", "/api/widget/", "/api/sms/"]
+
 # --- API keys (SPEC §2)
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1000/h")
 # Failed key attempts per client IP before 429 (brute force).
@@ -338,7 +354,8 @@ TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")
 
 # --- The chat widget (SPEC §5): public endpoints under /api/widget/, visitor tokens wst_….
 # Rates as django-ratelimit writes them ("30/m"); per client IP for config, session,
-# tickets (every request counts), qnas and search, per visitor token for the rest.
+# tickets (every request counts), qnas and search, per visitor token for the rest, and
+# per client IP too for lead and feedback (lead_ip, feedback_ip).
 WIDGET_RATE_LIMITS = {
     "config": "120/m",
     "session": "20/m",
@@ -349,6 +366,12 @@ WIDGET_RATE_LIMITS = {
     "tickets": "5/h",
     "qnas": "120/m",
     "search": "60/m",
+    # Leads become contacts of the customer's CRM and feedback its ratings: besides per token, also
+    # per IP, so a script starting session after session (20/m) cannot fill the CRM or stuff the ratings.
+    "lead_ip": "30/h",
+    "feedback_ip": "30/h",
+    # CORS preflights, per IP: answered by django-cors-headers before any view (browsers cache them 10 min).
+    "preflight": "120/m",
 }
 for _name in WIDGET_RATE_LIMITS:  # e.g. WIDGET_RATE_LIMIT_CHAT=60/m
     WIDGET_RATE_LIMITS[_name] = os.environ.get(f"WIDGET_RATE_LIMIT_{_name.upper()}", WIDGET_RATE_LIMITS[_name])

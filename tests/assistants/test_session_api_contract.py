@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import Role
 from tests import factories
+from tests.security.urlconf import routes
 
 pytestmark = pytest.mark.django_db
 UNSAFE = ("post", "put", "patch", "delete")
@@ -34,21 +33,8 @@ NOT_SESSION_APIS = ("api/sms/", "api/secret-scanning/")
 
 def api_routes() -> list[tuple[str, type]]:
     """(route, view class) of every in-app API route: under /api/, not the public /api/v1/ or /api/widget/."""
-    found: list[tuple[str, type]] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                route = prefix + str(pattern.pattern)
-                view_class = getattr(pattern.callback, "view_class", None)
-                public = route.startswith(("api/v1/", "api/widget/", *NOT_SESSION_APIS))  # keys, visitor tokens, Twilio
-                if route.startswith("api/") and not public and view_class:
-                    found.append((route, view_class))
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    public = ("api/v1/", "api/widget/", *NOT_SESSION_APIS)  # keys, visitor tokens, Twilio
+    return [(r.route, r.view_class) for r in routes("api/") if not r.starts(*public) and r.view_class]
 
 
 def methods(view_class: type) -> list[str]:
@@ -124,25 +110,16 @@ def test_only_signed_webhooks_are_left_out(settings):
     from apikeys.api_scanning import GitHubSecretScanningApi
     from sms.api import TwilioView
 
-    skipped: list[tuple[str, Any]] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif (prefix + str(pattern.pattern)).startswith(NOT_SESSION_APIS):
-                skipped.append((prefix + str(pattern.pattern), pattern.callback))
-
-    walk(get_resolver().url_patterns, "")
+    skipped = [(r.route, r.view_class) for r in routes(*NOT_SESSION_APIS)]
     assert sorted(route for route, _ in skipped) == [
         "api/secret-scanning/github",
         "api/sms/status/<str:assistant_id>",
         "api/sms/webhook/<str:assistant_id>",
     ]
-    for route, callback in skipped:
+    for route, view_class in skipped:
         expected = GitHubSecretScanningApi if route.startswith("api/secret-scanning/") else TwilioView
-        assert issubclass(callback.view_class, expected), route
-        assert callback.view_class.dispatch.csrf_exempt, route
+        assert issubclass(view_class, expected), route
+        assert view_class.as_view().csrf_exempt, route
         assert f"/{route}".startswith(settings.SESSIONLESS_PATHS), route
 
 

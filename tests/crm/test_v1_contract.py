@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from accounts.models import Plan
 from apikeys.api import ApiV1View
 from apikeys.scopes import SCOPES
 from tests import factories
+from tests.security.urlconf import routes
 
 pytestmark = pytest.mark.django_db
 METHODS = ("get", "post", "patch", "put", "delete")
@@ -24,20 +24,11 @@ PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 
 
 def v1_routes() -> list[tuple[str, type[ApiV1View]]]:
-    found = []
-
-    def walk(patterns, prefix):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                view = getattr(pattern.callback, "view_class", None)
-                route = prefix + str(pattern.pattern)
-                if route.startswith("api/v1/") and view is not None and issubclass(view, ApiV1View):
-                    found.append((route, view))
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    return [
+        (r.route, r.view_class)
+        for r in routes("api/v1/")
+        if r.view_class is not None and issubclass(r.view_class, ApiV1View)
+    ]
 
 
 ROUTES = v1_routes()

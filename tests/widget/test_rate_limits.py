@@ -29,6 +29,9 @@ def test_the_defaults_are_the_specs():
         "tickets": "5/h",
         "qnas": "120/m",
         "search": "60/m",
+        "lead_ip": "30/h",
+        "feedback_ip": "30/h",
+        "preflight": "120/m",
     }
 
 

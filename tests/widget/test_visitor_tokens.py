@@ -49,7 +49,12 @@ def test_a_token_of_assistant_a_is_refused_by_assistant_b(visitor, workspace):
     visitor.start()
     other = factories.make_assistant(workspace, widget_enabled=True, allowed_origins=[SITE])
     response = visitor.client.get(f"/api/widget/{other.public_id}/history", headers=visitor.headers())
-    _refused(response, "another assistant")
+    _refused(response)
+    visitor.token = "wst_" + "A" * 40  # never issued: the same answer, so a token's validity elsewhere never shows
+    unknown = visitor.client.get(f"/api/widget/{other.public_id}/history", headers=visitor.headers())
+    assert {k: v for k, v in response.json()["error"].items() if k != "request_id"} == {
+        k: v for k, v in unknown.json()["error"].items() if k != "request_id"
+    }
 
 
 def test_a_token_is_refused_after_30_minutes_unused(visitor):
@@ -124,7 +129,8 @@ def test_another_visitors_conversation_is_access_denied(widget_assistant):
         "message": "Access denied to this conversation",
         "request_id": response.json()["error"]["request_id"],
     }
-    assert ann.get("history", {"conversation_id": "conv_nope"}).status_code == 404
+    unknown = ann.get("history", {"conversation_id": "conv_nope"})  # no existence oracle: the same answer
+    assert (unknown.status_code, unknown.json()["error"]["message"]) == (403, "Access denied to this conversation")
 
 
 def test_pruning_forgets_expired_sessions_and_keeps_conversations(visitor):

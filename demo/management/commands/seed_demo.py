@@ -19,7 +19,7 @@ from apikeys.services import api_key_create
 from assistants.models import Assistant
 from assistants.services import assistant_create, assistant_grant_add
 
-DEMO_PASSWORD = "parley-demo-password"
+DEMO_PASSWORD = "parley-demo-password"  # noqa: S105  (the demo logins' published password, printed by the seed)
 PEOPLE = [
     ("owner@demo.parley.test", Role.OWNER),
     ("member@demo.parley.test", Role.MEMBER),
