@@ -176,3 +176,82 @@ class StaleKeyDigest(models.Model):
 
     def __str__(self) -> str:
         return f"stale keys of workspace {self.workspace_id}, week of {self.week}"
+
+
+class ApiRequestLog(models.Model):
+    """One ``/api/v1/`` request made with a key, refused ones included (kept ``API_LOG_RETENTION_DAYS``).
+
+    Never written on the request path: requests are buffered and stored in batches
+    (``apikeys.usage``). ``path`` keeps the query's parameter names, never their values;
+    ``entry_id`` is minted when the request is recorded, so a batch stored twice (a
+    worker died between storing and acknowledging it) is stored once.
+    """
+
+    MAX_PATH_LENGTH = 1000
+    MAX_USER_AGENT_LENGTH = 300
+
+    entry_id = models.UUIDField(unique=True, editable=False)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="request_logs")
+    created_at = models.DateTimeField()
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=MAX_PATH_LENGTH)
+    status = models.PositiveSmallIntegerField()
+    error_code = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=MAX_USER_AGENT_LENGTH, blank=True)
+    duration_ms = models.FloatField()
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["api_key", "-created_at"], name="apikeys_log_key_time"),
+            models.Index(fields=["created_at"], name="apikeys_log_time"),
+        ]
+        verbose_name = "API request"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status}"
+
+
+class ApiKeyDailyUsage(models.Model):
+    """Requests per key and UTC day, successes (< 400) and errors apart: what the usage chart draws.
+
+    Counted by the same batch that stores the ``ApiRequestLog`` rows, so both agree.
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="daily_usage")
+    day = models.DateField()
+    successes = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "day"], name="apikeys_daily_usage_once")]
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"key {self.api_key_id} on {self.day}: {self.successes} ok, {self.errors} errors"
+
+
+class KeyNetwork(models.Model):
+    """A network (an IPv4 /24, an IPv6 /48) a key was used from, with first and last seen.
+
+    Kept up to date by the batch that stores the request log, never on the request
+    path. A key's first use from a network not seen in the last 30 days alerts its
+    workspace (``alerted_at``: when that use was mailed; at most one mail per key per hour).
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="networks")
+    network = models.CharField(max_length=50)  # "203.0.113.0/24", "2001:db8:1::/48"
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    requests = models.PositiveBigIntegerField(default=0)
+    alert_pending = models.BooleanField(default=False)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "network"], name="apikeys_key_network_once")]
+        ordering = ["-last_seen"]
+
+    def __str__(self) -> str:
+        return f"{self.network} for key {self.api_key_id}"
