@@ -176,18 +176,18 @@ def judge(
     no_retry_after = [r for r in records if r["s"] in (429, 503) and not r.get("ra")]
     if no_retry_after:
         verdict.other_failures.append(f"{len(no_retry_after)} 429/503 answers without Retry-After")
-    # Reported, not judged: a 429 where no limit should be near (only bursts go past one), and a
-    # Retry-After that is no whole number of seconds (django-ratelimit fails closed with -1 when a
-    # count it added in the per-process fallback is incremented in Redis, or the other way round).
+    # A 429 where no limit should be near (only bursts go past one), and a Retry-After that is no
+    # whole number of seconds, are failures: django-ratelimit fails closed (429, time_left -1) when
+    # a count goes missing between its add and incr, which core/cache.py now prevents.
     stray = Counter(r["cls"] for r in records if r["s"] == 429 and not r.get("b"))
     odd = [r for r in records if r["s"] in (429, 503) and r.get("ra") and not str(r["ra"]).isdigit()]
-    if stray or odd:
-        verdict.lines.append(
-            "  noted, not judged: 429s outside the bursts: "
-            + (", ".join(f"{cls} x{n}" for cls, n in sorted(stray.items())) or "none")
-            + f"; Retry-After not a whole number of seconds: {len(odd)}"
-            + (f" ({', '.join(sorted({str(r['ra']) for r in odd}))})" if odd else "")
+    if stray:
+        verdict.other_failures.append(
+            "429s outside the bursts: " + ", ".join(f"{cls} x{n}" for cls, n in sorted(stray.items()))
         )
+    if odd:
+        values = ", ".join(sorted({str(r["ra"]) for r in odd}))
+        verdict.other_failures.append(f"{len(odd)} Retry-After values not a whole number of seconds ({values})")
 
     # --- Writes: lost, duplicated, unresolved.
     db_ids = {c["id"] for c in database["contacts"]}

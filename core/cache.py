@@ -33,6 +33,8 @@ class FailoverRedisCache(RedisCache):
     """django-redis, falling back to a local-memory cache while Redis is down."""
 
     RETRY_AFTER = 1.0
+    # A counter restarted by ``incr`` (its window's length is unknown here) outlives the longest window in use.
+    RESTARTED_COUNTER_TIMEOUT = 24 * 3600
     WARN_INTERVAL = 60.0
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
@@ -91,8 +93,21 @@ class FailoverRedisCache(RedisCache):
     def has_key(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("has_key", *args, **kwargs)
 
-    def incr(self, *args: Any, **kwargs: Any) -> Any:
-        return self._call("incr", *args, **kwargs)
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
+        """Count up; a counter this process cannot find (it lives in the Redis just lost) starts again at ``delta``.
+
+        django-ratelimit calls ``add`` then ``incr``. When Redis goes away between the
+        two, ``add`` found the counter in Redis and ``incr`` lands on the fallback, which
+        has never seen it: without this, the count is lost and django-ratelimit fails
+        closed (a 429 with ``Retry-After: -1``) for a client nowhere near its limit.
+        """
+        try:
+            return self._call("incr", key, delta, version=version)
+        except ValueError:  # the counter expired or lives where we cannot reach it
+            target = self if self.is_up else self._fallback
+            if target.add(key, delta, timeout=self.RESTARTED_COUNTER_TIMEOUT, version=version):
+                return delta
+            return self._call("incr", key, delta, version=version)
 
     def decr(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("decr", *args, **kwargs)
