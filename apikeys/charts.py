@@ -16,7 +16,7 @@ from datetime import date, timedelta
 CHART_WIDTH = 720
 CHART_HEIGHT = 220
 # Room for the y-axis labels (left), the day labels (bottom) and the top tick's label.
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 8, 12, 28
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 52, 20, 12, 28
 BAR_FILL = 0.7  # of each day's slot; the rest is the gap between bars
 LABEL_EVERY = 7  # days between labels on the x axis, counted back from the last day
 

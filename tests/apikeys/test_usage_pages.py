@@ -302,10 +302,12 @@ def test_each_active_key_has_a_7_day_sparkline(owner, workspace):
     assert quiet_line["class"] == "spark-line spark-flat"
     assert quiet_line["points"] == "3,25 18,25 33,25 48,25 63,25 78,25 93,25"
     assert "<title>15 requests in the last 7 days</title>" in html
-    rows = {key.name: row for row in html.split("<tr>") for key in (busy, quiet) if f">{key.name}</a>" in row}
+    rows = {key.name: row for row in html.split("<tr>") for key in (busy, quiet, retired) if f">{key.name}</a>" in row}
     assert 'aria-label="15 requests in the last 7 days"' in rows["Busy"]
+    assert "15 in 7 days" in text_of(rows["Busy"])
     assert 'aria-label="0 requests in the last 7 days"' in rows["Quiet"]
-    assert "Last 7 days" in html
+    assert "0 in 7 days" in text_of(rows["Quiet"])
+    assert "sparkline" not in rows["Retired"]  # revoked and expired keys have none
 
 
 def test_the_list_queries_do_not_grow_with_its_keys(owner, workspace):
