@@ -189,6 +189,15 @@ def test_the_log_shows_the_newest_requests_with_what_failed(owner, secret_key):
     assert "Nov 10, 15:25:00 POST /api/v1/contacts 201 — 198.51.100.24 42 ms" in rows
 
 
+def test_what_a_client_sent_is_shown_as_text(owner, secret_key):
+    """The path comes from whoever holds the key: escaped, never markup."""
+    key, _ = secret_key
+    factories.make_request_log(key, path='/api/v1/contacts/"><img src=x onerror=alert(1)>', status=404)
+    html = logged_in(owner).get(detail_url(key)).content.decode()
+    assert "<img src=x" not in html
+    assert "/api/v1/contacts/&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+
+
 @pytest.fixture
 def mixed_log(secret_key):
     key, _ = secret_key
