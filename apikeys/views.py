@@ -25,12 +25,14 @@ from django.views.generic import DetailView, FormView, TemplateView
 from accounts.form_tokens import form_token_valid, posted_or_new_token, spend_form_token
 from accounts.pages import WorkspacePageMixin
 from accounts.permissions import Action, plan_allows_scopes
+from apikeys.charts import Sparkline
 from apikeys.forms import PRESET_LABELS, ApiKeyForm, RollForm, preset_initial
 from apikeys.models import ApiKey
 from apikeys.reminders import expiring_in_days, unused_days
 from apikeys.scopes import PRESETS, is_write
 from apikeys.selectors import api_key_audit_events, api_key_list, api_key_live_successor
 from apikeys.services import api_key_create, api_key_revoke, api_key_roll
+from apikeys.usage_views import key_sparklines, key_usage_context
 from core.errors import PlanUpgradeRequired
 
 KEY_EVENTS_SHOWN = 100
@@ -67,6 +69,7 @@ class KeyRow:
 
     key: ApiKey
     now: datetime
+    sparkline: Sparkline | None = None  # its last 7 days, on the list's active rows
 
     def _relative(self, when: datetime | None) -> str:
         return relative_time(when, self.now) if when else ""
@@ -152,9 +155,12 @@ class KeyListView(KeyPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         keys = api_key_list(self.workspace).select_related("workspace")
+        now = timezone.now()
+        active = list(keys.usable())  # type: ignore[attr-defined]  # ApiKeyQuerySet
+        spark = key_sparklines(keys=active, now=now)
         return super().get_context_data(
             workspace=self.workspace,
-            active_rows=key_rows(keys.usable()),  # type: ignore[attr-defined]  # ApiKeyQuerySet
+            active_rows=[KeyRow(key=key, now=now, sparkline=spark[key.pk]) for key in active],
             retired_rows=key_rows(keys.retired()),  # type: ignore[attr-defined]  # ApiKeyQuerySet
             upgrade_hint=PlanUpgradeRequired.hint,
             **kwargs,
@@ -196,7 +202,7 @@ class KeyCreateView(KeyPageMixin, FormView):
 
 
 class KeyDetailView(KeyPageMixin, DetailView):
-    """One key: its settings, lineage and audit events."""
+    """One key: its settings, lineage, usage (requests, 30-day chart, networks) and audit events."""
 
     template_name = "apikeys/key_detail.html"
     context_object_name = "key"
@@ -206,12 +212,14 @@ class KeyDetailView(KeyPageMixin, DetailView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         key: ApiKey = self.object
+        now = timezone.now()
         return super().get_context_data(
             workspace=self.workspace,
-            row=KeyRow(key=key, now=timezone.now()),
+            row=KeyRow(key=key, now=now),
             rolled_to=list(api_key_list(self.workspace).filter(rolled_from=key)),
             events=list(api_key_audit_events(key)[:KEY_EVENTS_SHOWN]),
             upgrade_hint=PlanUpgradeRequired.hint,
+            **key_usage_context(key=key, status=self.request.GET.get("status"), now=now),
             **kwargs,
         )
 

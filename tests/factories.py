@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import uuid
+from datetime import date, datetime
 from typing import Any
+
+from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import Membership, Plan, Role, User, Workspace
 from accounts.services import workspace_create
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, ApiKeyDailyUsage, ApiRequestLog, KeyNetwork
 from apikeys.services import api_key_create
 from assistants.models import Assistant, Conversation
 from assistants.services import assistant_create
@@ -94,3 +98,27 @@ def make_hook(workspace: Workspace, *, event: str = "contact.created", url: str 
         event=event,
     )
     return hook
+
+
+def make_request_log(key: ApiKey, *, status: int = 200, **fields: Any) -> ApiRequestLog:
+    """A stored request-log row, as the usage batches write them (the pages only read them)."""
+    fields.setdefault("created_at", timezone.now())
+    fields.setdefault("method", "GET")
+    fields.setdefault("path", "/api/v1/contacts")
+    fields.setdefault("ip", "203.0.113.7")
+    fields.setdefault("duration_ms", 12.5)
+    if status >= 400:
+        fields.setdefault("error_code", "not_found" if status == 404 else "internal_error")
+    return ApiRequestLog.objects.create(entry_id=uuid.uuid4(), api_key=key, status=status, **fields)
+
+
+def make_daily_usage(key: ApiKey, day: date, *, successes: int = 0, errors: int = 0) -> ApiKeyDailyUsage:
+    return ApiKeyDailyUsage.objects.create(api_key=key, day=day, successes=successes, errors=errors)
+
+
+def make_key_network(
+    key: ApiKey, network: str, *, first_seen: datetime, last_seen: datetime, requests: int = 1
+) -> KeyNetwork:
+    return KeyNetwork.objects.create(
+        api_key=key, network=network, first_seen=first_seen, last_seen=last_seen, requests=requests
+    )
