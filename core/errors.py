@@ -213,7 +213,9 @@ def _validation_fields(detail: Any) -> dict[str, list[str]]:
 def _flatten(detail: Any, name: str, fields: dict[str, list[str]]) -> None:
     if isinstance(detail, dict):
         for key, value in detail.items():
-            _flatten(value, f"{name}.{key}" if name else str(key), fields)
+            # A nested object's own errors ("non_field_errors") are named by the object's path.
+            path = name if (key == "non_field_errors" and name) else (f"{name}.{key}" if name else str(key))
+            _flatten(value, path, fields)
     elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
         for index, item in enumerate(detail):
             if item:  # a valid item of a list of objects has an empty dict
