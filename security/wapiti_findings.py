@@ -46,7 +46,7 @@ def main(report_path: str, accepted_path: str) -> int:
         if not entry.get("reason"):
             print(f"wapiti_accepted.json: {entry} has no reason", file=sys.stderr)
             return 1
-    crawled = len(report.get("infos", {}).get("crawled_pages", []) or [])
+    crawled = report.get("infos", {}).get("crawled_pages_nbr", "?")
     unaccepted = 0
     for finding in findings(report):
         entry = accepted_by(finding, accepted)
