@@ -198,15 +198,31 @@ def service_error_response(request: HttpRequest, exc: ServiceError) -> JsonRespo
     return response
 
 
-def _validation_fields(detail: Any) -> dict[str, Any]:
+def _validation_fields(detail: Any) -> dict[str, list[str]]:
+    """DRF's error detail as ``{name: [message, …]}``, as the document says.
+
+    Errors of nested objects and list items get dotted names (``messages.3.content``):
+    DRF nests them (``{"messages": {"3": {"content": [...]}}}``, or a list with one dict
+    per item), which no client reading ``fields`` as name → messages expects.
+    """
+    fields: dict[str, list[str]] = {}
+    _flatten(detail, "", fields)
+    return fields
+
+
+def _flatten(detail: Any, name: str, fields: dict[str, list[str]]) -> None:
     if isinstance(detail, dict):
-        return {
-            key: [str(item) for item in value] if isinstance(value, list) else _validation_fields(value)
-            for key, value in detail.items()
-        }
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(item) for item in detail]}
-    return {"non_field_errors": [str(detail)]}
+        for key, value in detail.items():
+            # A nested object's own errors ("non_field_errors") are named by the object's path.
+            path = name if (key == "non_field_errors" and name) else (f"{name}.{key}" if name else str(key))
+            _flatten(value, path, fields)
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        for index, item in enumerate(detail):
+            if item:  # a valid item of a list of objects has an empty dict
+                _flatten(item, f"{name}.{index}" if name else str(index), fields)
+    else:
+        items = detail if isinstance(detail, list) else [detail]
+        fields.setdefault(name or "non_field_errors", []).extend(str(item) for item in items)
 
 
 def _as_service_error(exc: Exception) -> ServiceError | None:

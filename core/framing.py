@@ -20,8 +20,9 @@ from django.http import HttpRequest, HttpResponseBase
 from core.origins import normalize_origin
 
 _View = Callable[..., HttpResponseBase]
-# A CSP host-source with a scheme: ``normalize_origin`` lets through hosts such as
-# ``shop.example.com;sandbox``, and in a header a ``;`` starts a directive of its own.
+# A CSP host-source with a scheme. ``normalize_origin`` refuses hosts such as
+# ``shop.example.com;sandbox`` too; in a header a ``;`` starts a directive of its own, so
+# the header checks again what it writes (a looser allowlist syntax must not reach it).
 _HOST_SOURCE = re.compile(r"https?://((\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest
+
+
+def clean_ip(value: str) -> str | None:
+    """``value`` as a canonical IP address (``192.0.2.1``, ``2001:db8::1``), else ``None``.
+
+    Proxies write ``X-Forwarded-For`` entries as ``192.0.2.1``, ``192.0.2.1:4711``,
+    ``2001:db8::1`` or ``[2001:db8::1]:4711``: the port is dropped. Anything else (a name,
+    a zone id such as ``fe80::1%eth0``, junk) is not an address. What this returns is
+    what PostgreSQL's ``inet`` accepts.
+    """
+    value = value.strip()
+    if value.startswith("["):
+        value, bracket, rest = value[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return None
+    elif value.count(":") == 1:  # IPv4 with a port (an IPv6 address has at least two colons)
+        value, _, port = value.partition(":")
+        if not port.isdigit():
+            return None
+    if not value.isascii() or "%" in value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -13,9 +39,12 @@ def client_ip(request: HttpRequest) -> str:
 
     With ``TRUSTED_PROXY_COUNT = n`` the client is the n-th entry from the right: each
     trusted proxy appends the address it saw, so anything further left is client-made.
-    With 0 (the default) ``X-Forwarded-For`` is ignored entirely.
+    With 0 (the default) ``X-Forwarded-For`` is ignored entirely. Always a canonical IP
+    address, or ``""`` when none is known (a Unix socket): an entry that is not an
+    address (the chain is shorter than configured, or forged) counts as absent, and
+    the nearest proxy's ``REMOTE_ADDR`` is the answer.
     """
-    remote = request.META.get("REMOTE_ADDR", "") or ""
+    remote = clean_ip(request.META.get("REMOTE_ADDR", "") or "") or ""
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return remote
@@ -23,18 +52,21 @@ def client_ip(request: HttpRequest) -> str:
     forwarded = [part for part in forwarded if part]
     if len(forwarded) < count:
         return remote
-    return forwarded[-count]
+    return clean_ip(forwarded[-count]) or remote
 
 
 def request_origin(request: HttpRequest) -> str | None:
-    """The ``Origin`` header, else the origin of ``Referer``; ``None`` when neither."""
+    """The ``Origin`` header, else the origin of ``Referer``; ``None`` when neither (or junk)."""
     origin = request.headers.get("Origin")
     if origin:
         return origin.strip()
     referer = request.headers.get("Referer")
     if not referer:
         return None
-    parts = urlsplit(referer)
+    try:
+        parts = urlsplit(referer)
+    except ValueError:  # "http://[": an unclosed IPv6 literal
+        return None
     if not parts.scheme or not parts.netloc:
         return None
     return f"{parts.scheme}://{parts.netloc}"

@@ -5,7 +5,10 @@
 - ``page_of(Item)``: the cursor-paginated list ``{"next", "previous", "results": [Item]}``;
   ``LIST_PARAMETERS``: its ``limit`` and ``cursor``; ``filter_parameter()`` for the rest;
 - ``StrictSerializerScheme``: a ``StrictSerializer`` body is ``additionalProperties: false``;
-- ``only_public_api``: the preprocessing hook that keeps the document to ``/api/v1/``.
+- ``only_public_api``: the preprocessing hook that keeps the document to ``/api/v1/``;
+- ``link_operations``: the postprocessing hook that adds OpenAPI links (create → get, update,
+  delete by id; a list's first item → its operations), which stateful clients and
+  schemathesis's stateful mode follow.
 
 What a view adds per operation (the auth schemes, the scope, the check chain's errors,
 the rate-limit headers) is ``apikeys.schema.ApiV1AutoSchema``.
@@ -13,6 +16,8 @@ the rate-limit headers) is ``apikeys.schema.ApiV1AutoSchema``.
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
@@ -28,6 +33,84 @@ EXAMPLE_REQUEST_ID = "0f8fad5bd9cb469fa16570867728950e"
 def only_public_api(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
     """``PREPROCESSING_HOOKS``: only ``/api/v1/`` is documented (the in-app ``/api/`` is not public)."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith(PUBLIC_API_PREFIX)]
+
+
+_METHODS = ("get", "put", "patch", "post", "delete")
+_PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def link_operations(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """``POSTPROCESSING_HOOKS``: OpenAPI links from what an answer carries to the operations it feeds.
+
+    ``/api/v1/<things>`` and ``/api/v1/<things>/{thing_id}``, when their success answers with an
+    ``id`` (an object, or a page of them: ``results/0``), link to every operation of
+    ``/api/v1/<things>/{thing_id}…`` with that id; a property named ``contact`` or ``contact_id``
+    (a string) links to the operations taking ``{contact_id}``. So ``create_contact``'s 201 links to ``get_contact``,
+    ``update_contact`` and ``delete_contact``, and ``list_conversations`` to the messages of its
+    first conversation. Derived from the paths and schemas, so a new resource gets its links.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    consumers: dict[str, list[str]] = defaultdict(list)  # path parameter → operation ids taking it
+    item_parameter: dict[str, str] = {}  # "/api/v1/contacts" → "contact_id"
+    for path, operations in result["paths"].items():
+        parameters = _PATH_PARAMETER.findall(path)
+        if len(parameters) != 1:
+            continue
+        item_parameter.setdefault(path.split("/{", 1)[0], parameters[0])
+        consumers[parameters[0]] += [op["operationId"] for method, op in operations.items() if method in _METHODS]
+    for path, operations in result["paths"].items():
+        collection = path.split("/{", 1)[0]
+        # Only the collection and its items answer with the item's own id (a sub-resource's is its own).
+        own = item_parameter.get(collection) if path.count("/{") == path.endswith("}") else None
+        for method, operation in operations.items():
+            if method not in _METHODS:
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if not status.startswith("2"):
+                    continue
+                sources = _id_sources(_body_schema(response, schemas), schemas, own)
+                links = {
+                    target: {
+                        "operationId": target,
+                        "parameters": {parameter: f"$response.body#{pointer}"},
+                        "description": f"The {parameter} of this answer ({pointer.lstrip('/')}).",
+                    }
+                    for parameter, pointer in sources.items()
+                    for target in consumers.get(parameter, [])
+                    if target != operation["operationId"] or pointer.startswith("/results")
+                }
+                if links:
+                    response["links"] = links
+    return result
+
+
+def _resolve(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _body_schema(response: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return _resolve(schema, schemas)
+
+
+def _id_sources(schema: dict[str, Any], schemas: dict[str, Any], own_parameter: str | None) -> dict[str, str]:
+    """Path parameter → JSON pointer into the body that holds a value for it."""
+    prefix = ""
+    properties = schema.get("properties", {})
+    if "results" in properties:  # a page: its first item
+        prefix, schema = "/results/0", _resolve(properties["results"].get("items", {}), schemas)
+        properties = schema.get("properties", {})
+    sources = {}
+    if own_parameter and "id" in properties:
+        sources[own_parameter] = f"{prefix}/id"
+    for name, field in properties.items():
+        kind = field.get("type")
+        if name != "id" and (kind == "string" or (isinstance(kind, list) and "string" in kind)):
+            parameter = name if name.endswith("_id") else f"{name}_id"
+            sources.setdefault(parameter, f"{prefix}/{name}")
+    return sources
 
 
 class ErrorDetail(serializers.Serializer):
@@ -89,12 +172,14 @@ def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
 LIST_PARAMETERS = [
     OpenApiParameter(
         ApiCursorPagination.page_size_query_param,
-        {"type": "integer", "minimum": 1, "maximum": ApiCursorPagination.max_page_size, "default": 25},
+        # No "maximum": a larger limit is not refused but capped at max_page_size (SPEC §4), as the description says.
+        {"type": "integer", "minimum": 1, "default": 25},
         description=ApiCursorPagination.page_size_query_description,
     ),
     OpenApiParameter(
         ApiCursorPagination.cursor_query_param,
-        {"type": "string", "minLength": 1},
+        # "cursor": an opaque token a list answer gave (next/previous); any other string is a 400.
+        {"type": "string", "minLength": 1, "format": "cursor"},
         description=ApiCursorPagination.cursor_query_description,
     ),
 ]
@@ -126,4 +211,11 @@ class StrictSerializerScheme(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        # DRF refuses "" for a CharField without allow_blank; drf-spectacular does not say so.
+        properties = schema.get("properties", {})
+        for name, field in self.target.fields.items():
+            prop = properties.get(name) or {}
+            text = prop.get("type") in ("string", ["string", "null"]) and "enum" not in prop
+            if isinstance(field, serializers.CharField) and not field.allow_blank and text:
+                prop.setdefault("minLength", 1)
         return {**schema, "additionalProperties": False}

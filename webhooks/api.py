@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,9 +31,17 @@ from webhooks.tasks import event_replay_and_enqueue
 SCOPE = "events:read"
 
 
+@extend_schema_field({"type": "string", "enum": list(EVENT_TYPES)})
+class EventTypeField(serializers.CharField):
+    """An event type; the document lists them (an unknown one is a 400 listing the valid ones)."""
+
+
 class HookInput(StrictSerializer):
-    target_url = serializers.CharField(max_length=HookSubscription.MAX_TARGET_URL_LENGTH)
-    event = serializers.CharField(max_length=64)
+    target_url = serializers.CharField(
+        max_length=HookSubscription.MAX_TARGET_URL_LENGTH,
+        help_text="An http(s) URL on the public internet (loopback, private and link-local addresses are refused).",
+    )
+    event = EventTypeField(max_length=64)
 
     def validate_event(self, value: str) -> str:
         if value not in EVENT_TYPES:
