@@ -2,7 +2,8 @@
 
 Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) with a ``MultiFernet`` of
 ``FIELD_ENCRYPTION_KEYS``: the first key encrypts, every key decrypts, so keys
-rotate by putting a new one first. Without the setting, one key is derived from
+rotate by putting a new one first (then ``manage.py rotate_field_encryption`` re-encrypts
+every stored value with it, and the old key can go). Without the setting, one key is derived from
 ``SECRET_KEY`` (HKDF-SHA256), which ties the ciphertexts to that secret.
 """
 
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-__all__ = ["InvalidToken", "decrypt", "encrypt"]
+__all__ = ["InvalidToken", "decrypt", "encrypt", "reencrypt"]
 
 
 def _derived_key(secret: str) -> bytes:
@@ -41,3 +42,8 @@ def encrypt(plain: str) -> str:
 def decrypt(token: str) -> str:
     """The plain text; raises ``InvalidToken`` if no configured key opens it."""
     return _current().decrypt(token.encode()).decode() if token else ""
+
+
+def reencrypt(token: str) -> str:
+    """``token`` encrypted again with the first key (its timestamp kept); ``InvalidToken`` if no key opens it."""
+    return _current().rotate(token.encode()).decode() if token else ""
