@@ -26,7 +26,7 @@ between storing and acknowledging) is stored once, and the counts that go with i
 
 ``store`` also keeps ``last_used_at`` / ``last_used_ip`` (the latest use per key) and the
 key's networks (an IPv4 /24, an IPv6 /48): a key's first use from a network it has not
-used for ``NEW_NETWORK_AFTER`` writes an audit event and marks the network
+used for ``KeyNetwork.NEW_AFTER`` writes an audit event and marks the network
 ``alert_pending``, which ``apikeys.reminders.key_network_alerts_send`` mails.
 """
 
@@ -71,8 +71,6 @@ from core.errors import (
 
 logger = logging.getLogger("parley.apikeys.usage")
 
-# A network not used by a key for this long is new again (and its row is pruned).
-NEW_NETWORK_AFTER = timedelta(days=30)
 # Entries a process keeps while nothing takes them (database and Redis both down); older go first.
 MAX_BUFFERED = 50_000
 # What the stream holds at most while nothing drains it (the database down for hours): a
@@ -522,13 +520,13 @@ def _track_networks(entries: list[Entry], keys: dict[int, ApiKey]) -> None:
     for (key_id, network), s in sorted(seen.items(), key=lambda item: item[1].first):
         row = rows.get((key_id, network))
         first, last = _when(s.first), _when(s.last)
-        if row is not None and row.last_seen >= first - NEW_NETWORK_AFTER:
+        if row is not None and row.last_seen >= first - KeyNetwork.NEW_AFTER:
             KeyNetwork.objects.filter(pk=row.pk).update(
                 last_seen=Greatest(F("last_seen"), last), requests=F("requests") + s.requests
             )
             continue
         key = keys[key_id]
-        # A key with no network on record (new, or unused for NEW_NETWORK_AFTER) has nothing to
+        # A key with no network on record (new, or unused for KeyNetwork.NEW_AFTER) has nothing to
         # compare with: its first network is where it runs, and is not alerted.
         alert = key_id in known_keys
         if row is None:
@@ -536,7 +534,7 @@ def _track_networks(entries: list[Entry], keys: dict[int, ApiKey]) -> None:
                 api_key_id=key_id, network=network, first_seen=first, last_seen=last, requests=s.requests,
                 alert_pending=alert,
             )  # fmt: skip
-        else:  # seen before, but not for NEW_NETWORK_AFTER: new again
+        else:  # seen before, but not for KeyNetwork.NEW_AFTER: new again
             KeyNetwork.objects.filter(pk=row.pk).update(
                 first_seen=first, last_seen=last, requests=F("requests") + s.requests, alert_pending=alert
             )
@@ -550,6 +548,35 @@ def _track_networks(entries: list[Entry], keys: dict[int, ApiKey]) -> None:
                 target_label=key.hint,
                 details={"network": network, "ip": s.ip},
             )
+
+
+# --- retention
+
+
+PRUNE_CHUNK = 5_000
+
+
+def request_log_prune(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete log rows and daily counts older than ``API_LOG_RETENTION_DAYS``, and networks not seen
+    for ``KeyNetwork.NEW_AFTER``; in chunks, so no delete holds a long transaction. Returns the counts."""
+    now = now or datetime.now(tz=UTC)
+    cutoff = now - timedelta(days=settings.API_LOG_RETENTION_DAYS)
+    return {
+        "log_rows": _delete_in_chunks(ApiRequestLog.objects.filter(created_at__lt=cutoff)),
+        "daily_rows": _delete_in_chunks(ApiKeyDailyUsage.objects.filter(day__lt=cutoff.date())),
+        "networks": _delete_in_chunks(
+            KeyNetwork.objects.filter(last_seen__lt=now - KeyNetwork.NEW_AFTER, alert_pending=False)
+        ),
+    }
+
+
+def _delete_in_chunks(queryset: Any) -> int:
+    deleted = 0
+    while True:
+        chunk = list(queryset.values_list("pk", flat=True)[:PRUNE_CHUNK])
+        if not chunk:
+            return deleted
+        deleted += queryset.model.objects.filter(pk__in=chunk).delete()[0]
 
 
 # --- at exit
