@@ -49,7 +49,7 @@ from typing import Any
 import redis.exceptions
 from django.conf import settings
 from django.core.cache import caches
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
@@ -163,6 +163,7 @@ class RequestLogBuffer:
         self._wake = threading.Event()
         self._pid = 0
         self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
         self._dropped = 0
         self._last_warning = -WARN_INTERVAL
         self.consumer = ""
@@ -209,6 +210,7 @@ class RequestLogBuffer:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
+            self._stop = threading.Event()
             self.consumer = f"{socket.gethostname()}:{self._pid}:{uuid.uuid4().hex[:6]}"
             self._threads = [
                 threading.Thread(target=self._hand_off_loop, name="parley-request-log", daemon=True),
@@ -218,25 +220,43 @@ class RequestLogBuffer:
             thread.start()
 
     def _hand_off_loop(self) -> None:
-        while True:
-            self._wake.wait(settings.API_REQUEST_LOG_FLUSH_SECONDS)
-            self._wake.clear()
-            try:
-                flush(drain_after=False)
-            except Exception:  # the thread must outlive any one failure
-                logger.exception("Request log hand-off failed")
+        stop = self._stop
+        try:
+            while not stop.is_set():
+                self._wake.wait(settings.API_REQUEST_LOG_FLUSH_SECONDS)
+                self._wake.clear()
+                try:
+                    close_old_connections()
+                    flush(drain_after=False)
+                except Exception:  # the thread must outlive any one failure
+                    logger.exception("Request log hand-off failed")
+        finally:
+            connections.close_all()  # this thread's own
 
     def _drain_loop(self) -> None:
-        while True:
-            time.sleep(DRAIN_INTERVAL)
-            if not stream_enabled():
-                continue
-            try:
-                close_old_connections()
-                if database_health.is_up():
-                    drain()
-            except Exception:
-                logger.exception("Request log drain failed")
+        stop = self._stop
+        try:
+            while not stop.wait(DRAIN_INTERVAL):
+                if not stream_enabled():
+                    continue
+                try:
+                    close_old_connections()
+                    if database_health.is_up():
+                        drain()
+                except Exception:
+                    logger.exception("Request log drain failed")
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        """Stop this process's threads after a last hand-off (a test that started them does)."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=10)
+        flush(drain_after=False)
+        self._pid, self._threads = 0, []
 
 
 buffer = RequestLogBuffer()
