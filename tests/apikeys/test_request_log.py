@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.actors import Actor
 from accounts.models import AuditEvent, Role
@@ -24,6 +25,7 @@ from apikeys import usage
 from apikeys.models import ApiKey, ApiKeyDailyUsage, ApiRequestLog, KeyNetwork
 from apikeys.reminders import key_network_alerts_send
 from apikeys.services import api_key_revoke
+from apikeys.tasks import key_care, request_log_care, request_log_care_ensure_scheduled
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -324,3 +326,32 @@ def test_support_staff_read_the_log_in_the_admin(support_client, api_client, wor
     assert support_client.post(f"{page}{row.pk}/delete/", {"post": "yes"}).status_code == 403
     for other in ["apikeydailyusage", "keynetwork"]:
         assert support_client.get(f"/admin/apikeys/{other}/").status_code == 200
+
+
+# --- the worker's tasks
+
+
+def test_the_worker_drains_what_no_web_process_did_and_mails_the_alerts(api_client, mailed_key):
+    _, plain = mailed_key
+    get(api_client, plain, ip="203.0.113.10")
+    get(api_client, plain, ip="198.51.100.20")
+    usage.flush(drain_after=False)  # handed off (to the stream with Redis), then that process died
+    done = request_log_care.call()
+    assert ApiRequestLog.objects.count() == 2
+    assert done == {"drained": 2 if usage.stream_enabled() else 0, "network_alerts": 1}
+    assert len(mail.outbox) == 2
+    assert DBTaskResult.objects.filter(task_path=request_log_care.module_path, status="READY").count() == 1
+
+
+def test_the_hourly_key_care_prunes_the_log(api_client, secret_key):
+    with time_machine.travel(timezone.now() - timedelta(days=40), tick=False):
+        get(api_client, secret_key[1])
+        usage.flush()
+    assert key_care.call()["log_rows"] == 1
+    assert ApiRequestLog.objects.count() == 0
+
+
+def test_the_request_log_task_keeps_itself_scheduled(workspace):
+    DBTaskResult.objects.filter(task_path=request_log_care.module_path).delete()
+    assert request_log_care_ensure_scheduled() is True
+    assert request_log_care_ensure_scheduled() is False
