@@ -258,9 +258,14 @@ class RequestLogBuffer:
         flush(drain_after=False)
         self._pid, self._threads = 0, []
 
+    def after_fork(self) -> None:
+        """In a forked child: a lock another thread of the parent held stays held here, so make new ones."""
+        self._lock, self._wake = threading.Lock(), threading.Event()
+        self.reset()
+
 
 buffer = RequestLogBuffer()
-os.register_at_fork(after_in_child=buffer.reset)
+os.register_at_fork(after_in_child=buffer.after_fork)
 
 
 def record(entry: Entry) -> None:
