@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts.actors import Actor
 from accounts.permissions import Action, staff_may
 from apikeys import keys
-from apikeys.models import ApiKey, IdempotencyRecord
+from apikeys.models import ApiKey, ApiKeyDailyUsage, ApiRequestLog, IdempotencyRecord, KeyNetwork
 from apikeys.services import api_key_revoke
 from core.logging import redact
 
@@ -223,3 +223,76 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written by Parley itself (the request log's batches), pruned by retention: nobody edits it here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class StatusClassFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status_class"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("2", "2xx"), ("3", "3xx"), ("4", "4xx"), ("5", "5xx")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiRequestLog]) -> QuerySet[ApiRequestLog]:
+        value = self.value()
+        if value in {"2", "3", "4", "5"}:
+            low = int(value) * 100
+            return queryset.filter(status__gte=low, status__lt=low + 100)
+        return queryset
+
+
+@admin.register(ApiRequestLog)
+class ApiRequestLogAdmin(ReadOnlyAdmin):
+    """Every ``/api/v1/`` request made with a key (``API_LOG_RETENTION_DAYS``); paths keep parameter names only."""
+
+    list_display = ["created_at", "key_hint", "method", "path", "status", "error_code", "ip", "duration_ms"]
+    list_filter = [StatusClassFilter, "method"]
+    search_fields = ["api_key__hint", "ip", "request_id"]
+    search_help_text = "Key hint (wsk_live_AbCd…wxyz), client IP or request id."
+    list_select_related = ["api_key"]
+    show_full_result_count = False  # no second COUNT(*) over the whole log
+    readonly_fields = [
+        "created_at",
+        "api_key",
+        "method",
+        "path",
+        "status",
+        "error_code",
+        "ip",
+        "user_agent",
+        "duration_ms",
+        "request_id",
+        "entry_id",
+    ]
+
+    @admin.display(description="Key", ordering="api_key__hint")
+    def key_hint(self, obj: ApiRequestLog) -> str:
+        return obj.api_key.hint
+
+
+@admin.register(ApiKeyDailyUsage)
+class ApiKeyDailyUsageAdmin(ReadOnlyAdmin):
+    list_display = ["day", "api_key", "successes", "errors"]
+    search_fields = ["api_key__hint", "api_key__name"]
+    list_select_related = ["api_key"]
+    readonly_fields = ["api_key", "day", "successes", "errors"]
+
+
+@admin.register(KeyNetwork)
+class KeyNetworkAdmin(ReadOnlyAdmin):
+    list_display = ["network", "api_key", "first_seen", "last_seen", "requests", "alert_pending", "alerted_at"]
+    search_fields = ["api_key__hint", "network"]
+    list_select_related = ["api_key"]
+    readonly_fields = ["api_key", "network", "first_seen", "last_seen", "requests", "alert_pending", "alerted_at"]

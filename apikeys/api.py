@@ -19,7 +19,6 @@ from apikeys.models import ApiKey
 from apikeys.permissions import KEY_PERMISSIONS
 from apikeys.records import KeyRecord
 from apikeys.schema import ApiV1AutoSchema
-from apikeys.services import api_key_record_use
 from core.api_filters import refuse_null_characters
 from core.context import request_state
 from core.net import client_ip
@@ -60,7 +59,6 @@ class ApiV1View(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        api_key_record_use(record=self.key, ip=client_ip(request))
         refuse_null_characters(request, kwargs.values())  # after the checks: they answer first
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

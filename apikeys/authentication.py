@@ -87,6 +87,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise InvalidApiKey
         state = request_state(request)
         state.workspace_id, state.credential_hint, state.counted = record.workspace_id, record.hint, counted
+        state.key_id = record.id
         if record.revoked:
             raise ApiKeyRevoked
         if record.is_expired(time.time()):

@@ -241,6 +241,9 @@ class KeyNetwork(models.Model):
     workspace (``alerted_at``: when that use was mailed; at most one mail per key per hour).
     """
 
+    # A network a key has not used for this long is new again; rows not seen for longer are pruned.
+    NEW_AFTER = timedelta(days=30)
+
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="networks")
     network = models.CharField(max_length=50)  # "203.0.113.0/24", "2001:db8:1::/48"
     first_seen = models.DateTimeField()

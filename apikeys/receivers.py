@@ -12,7 +12,7 @@ from accounts.signals import workspace_access_changed, workspace_plan_change_war
 from apikeys.models import ApiKey
 from apikeys.scopes import is_write
 from apikeys.services import api_key_invalidate_workspace
-from apikeys.tasks import key_care_ensure_scheduled
+from apikeys.tasks import key_care_ensure_scheduled, request_log_care_ensure_scheduled
 
 
 @receiver(workspace_access_changed, dispatch_uid="apikeys.workspace_access_changed")
@@ -35,8 +35,9 @@ def keys_losing_scopes(sender: Any, workspace: Any, new_plan: str, **kwargs: Any
 
 @receiver(post_migrate, dispatch_uid="apikeys.post_migrate")
 def on_post_migrate(sender: Any, **kwargs: Any) -> None:
-    """Every deploy (and ``./dev serve``) migrates: make sure the key care task is queued."""
+    """Every deploy (and ``./dev serve``) migrates: make sure the key care tasks are queued."""
     if getattr(sender, "name", "") != "apikeys":
         return
     with suppress(DatabaseError):  # migrated backwards: the task table is not there
         key_care_ensure_scheduled()
+        request_log_care_ensure_scheduled()

@@ -16,6 +16,10 @@ unless the workspace turned it off (``Workspace.stale_keys_digest``).
 
 Both run from ``apikeys.tasks.key_care`` (the worker, every hour) and
 ``manage.py send_key_reminders`` (cron); running them more often changes nothing.
+
+``key_network_alerts_send`` e-mails the owners and admins the networks a key was first
+used from (``KeyNetwork.alert_pending``, set by the request log's batches), at most once
+an hour per key (``alerted_at``); the worker's ``request_log_care`` runs it every minute.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from django.utils.timesince import timeuntil
 
 from accounts.mail import workspace_managers_email
 from accounts.models import Workspace
-from apikeys.models import ApiKey, KeyReminder, StaleKeyDigest
+from apikeys.models import ApiKey, KeyNetwork, KeyReminder, StaleKeyDigest
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ EXPIRY_REMINDERS: tuple[tuple[str, timedelta], ...] = (
     (KeyReminder.Kind.EXPIRES_7D, timedelta(days=7)),
     (KeyReminder.Kind.EXPIRES_1D, timedelta(days=1)),
 )
+NETWORK_ALERT_INTERVAL = timedelta(hours=1)  # at most one new-network e-mail per key this often
 EXPIRING_SOON = timedelta(days=7)  # the key list flags keys expiring within this
 STALE_AFTER = timedelta(days=90)
 
@@ -201,6 +206,55 @@ def _send_digest(workspace: Workspace, keys: list[ApiKey], now: datetime) -> Non
         subject=f'[Parley] {count} of "{workspace.name}" unused for {STALE_AFTER.days} days',
         body=render_to_string("apikeys/email/stale_keys.txt", context),
         owners_only=True,
+    )
+
+
+# --- new networks
+
+
+def key_network_alerts_send(*, now: datetime | None = None) -> int:
+    """Mail each key's pending new networks, unless that key's last such mail is under an hour old;
+    returns how many mails went. The key's row is locked while its networks are claimed, so of
+    two workers only one sends; a mail server that fails rolls the claim back."""
+    now = now or timezone.now()
+    sent = 0
+    key_ids = set(KeyNetwork.objects.filter(alert_pending=True).values_list("api_key_id", flat=True))
+    for key_id in sorted(key_ids):
+        mailed = False
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=key_id)
+                networks = KeyNetwork.objects.filter(api_key=key)
+                if networks.filter(alerted_at__gt=now - NETWORK_ALERT_INTERVAL).exists():
+                    continue  # mailed within the hour: these wait for the next
+                pending = list(networks.filter(alert_pending=True).order_by("first_seen", "pk"))
+                networks.filter(pk__in=[n.pk for n in pending]).update(alert_pending=False, alerted_at=now)
+                if not pending or not key.is_active:
+                    continue  # a revoked or expired key can do nothing more
+                _send_new_networks(key, pending)
+                mailed = True
+        except ApiKey.DoesNotExist:
+            continue
+        except Exception:
+            logger.exception("The new-network alert for key %s could not be sent", key_id)
+        sent += mailed
+    return sent
+
+
+def _send_new_networks(key: ApiKey, networks: list[KeyNetwork]) -> None:
+    context = {
+        "key": key,
+        "workspace": key.workspace,
+        "networks": networks,
+        "known_days": KeyNetwork.NEW_AFTER.days,
+        "key_url": _url(reverse("apikeys:detail", args=[key.pk])),
+        "list_url": _url(reverse("apikeys:list")),
+    }
+    where = networks[0].network if len(networks) == 1 else f"{len(networks)} new networks"
+    workspace_managers_email(
+        workspace=key.workspace,
+        subject=f'[Parley] API key "{key.name}" ({key.hint}) used from {where}',
+        body=render_to_string("apikeys/email/new_network.txt", context),
     )
 
 

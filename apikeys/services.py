@@ -7,13 +7,11 @@ Refusals are ``core.errors.ServiceError`` subclasses, mapped once for pages and 
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -23,7 +21,7 @@ from accounts.services import audit_event_create
 from apikeys import keys
 from apikeys.cache import key_cache
 from apikeys.models import ApiKey, KeyInvalidation
-from apikeys.records import KeyRecord, parse_rate
+from apikeys.records import parse_rate
 from apikeys.scopes import unknown_scopes
 from apikeys.selectors import api_key_live_successor
 from core.errors import Conflict, Forbidden, InvalidInput, PlanUpgradeRequired
@@ -267,24 +265,3 @@ def api_key_invalidate_workspace(*, workspace: Workspace) -> None:
     """A workspace's plan or status changed: every cached key of it is stale."""
     for key in ApiKey.objects.filter(workspace=workspace).only("id", "digest", "cache_version"):
         _invalidate(key)
-
-
-# Per-process memory of the last ``last_used_at`` write per key (id and hint: an id
-# alone can be reused by SQLite after a deletion).
-_last_used_written: dict[tuple[int, str], float] = {}
-
-
-def api_key_record_use(*, record: KeyRecord, ip: str) -> None:
-    """Record use at most once a minute per key, across all processes."""
-    interval = ApiKey.LAST_USED_WRITE_INTERVAL.total_seconds()
-    now = time.time()
-    memo = (record.id, record.hint)
-    if now - max(record.last_used_at or 0.0, _last_used_written.get(memo, 0.0)) < interval:
-        return
-    _last_used_written[memo] = now
-    if not cache.add(f"ak-last-used:{record.id}:{record.hint}", 1, int(interval)):
-        return  # another process wrote it within the minute
-    now_dt = timezone.now()
-    ApiKey.objects.filter(pk=record.id).filter(
-        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now_dt - ApiKey.LAST_USED_WRITE_INTERVAL)
-    ).update(last_used_at=now_dt, last_used_ip=ip or None)

@@ -9,7 +9,7 @@ lookup at 10 and at 100,000 keys.
     .venv/bin/python bench/bench_keys.py [--seconds 3] [--rounds 5] [--concurrency 8]
 
 Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (it creates and
-drops its own database ``parley_bench`` and uses Redis db 15).
+drops its own database ``parley_bench`` and uses Redis db 15; ``BENCH_DB_NAME`` and ``BENCH_REDIS_DB`` pick others).
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_NAME = "parley_bench"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "parley_bench")  # two benchmarks at once need two of each
+REDIS_DB = os.environ.get("BENCH_REDIS_DB", "15")
 os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 os.environ["API_RATE_LIMIT"] = "100000000/h"  # rate limiting on, never reached
+os.environ["PUBLIC_RATE_LIMIT"] = "100000000/m"  # the anonymous baseline's per-IP limit, likewise
 
 
 def psql(sql: str) -> None:
@@ -98,6 +100,27 @@ def median_us(fn, n: int = 2000) -> float:  # type: ignore[no-untyped-def]  # be
     return statistics.median(samples)
 
 
+def log_off_row(port: int, key: str, args: argparse.Namespace) -> None:
+    """The same comparison on a second server with the request log off (``API_REQUEST_LOG=0``);
+    every other row runs with it on, as production does."""
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    server = subprocess.Popen(
+        [gunicorn, "config.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT,
+        env={**os.environ, "API_REQUEST_LOG": "0"},
+    )
+    try:
+        time.sleep(2.5)
+        keyed, baseline = compare(port, key, args)
+    finally:
+        server.terminate()
+        server.wait()
+    print(
+        f"[10 keys, request log off] /api/v1/me {keyed:8.0f} req/s   baseline {baseline:8.0f} req/s   "
+        f"ratio {keyed / baseline:.2f}   (every other row: request log on)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -108,7 +131,7 @@ def main() -> None:
 
     psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     psql(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(["redis-cli", "-n", "15", "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
 
     import django
@@ -149,6 +172,7 @@ def main() -> None:
             f"[10 keys]      /api/v1/me {keyed:8.0f} req/s   baseline {baseline:8.0f} req/s   "
             f"ratio {keyed / baseline:.2f}"
         )
+        log_off_row(port + 1, hot, args)
 
         batch = []
         for _ in range(args.keys - 10):

@@ -21,3 +21,14 @@ errorlog = "-"
 limit_request_line = 8190
 limit_request_field_size = 8190
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]  # gunicorn's hook signature
+    """A worker ends (SIGTERM, max_requests): hand off the request log entries it still buffers.
+
+    gunicorn also calls this hook in the master for a reaped worker; only the worker itself has a buffer.
+    """
+    if os.getpid() == worker.pid:
+        from apikeys.usage import flush_at_exit
+
+        flush_at_exit()

@@ -53,6 +53,9 @@ class RequestState:
     # The workspace the credential acts for, and its display hint (never the secret).
     workspace_id: int | None = None
     credential_hint: str = ""
+    # The API key's id, set as soon as its digest is found (revoked and expired keys too):
+    # the request log attributes the request to it.
+    key_id: int | None = None
     # (count, seconds left) when the key lookup already counted this request in Redis.
     counted: tuple[int, int] | None = None
     # Set once the rate-limit step ran; its headers go on the response.

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Plan, Role
+from apikeys import usage
 from apikeys.cache import key_cache
 from core.dbhealth import database_health
 from tests import factories
@@ -26,10 +27,12 @@ def _stop_database_monitor(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Every test starts with empty rate-limit counters and key cache."""
+    """Every test starts with empty rate-limit counters, key cache and request log buffer."""
     cache.clear()
+    usage.buffer.reset()
     yield
     key_cache.forget_pending()
+    usage.buffer.reset()  # nothing left for the exit hand-off to store after the test database is gone
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ def start_server(*, workers: int = 1, env: dict[str, str] | None = None) -> tupl
         "DATABASE_URL": database_url(),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "PYTHONUNBUFFERED": "1",
+        "API_REQUEST_LOG_BACKGROUND": "1",  # the request log's own thread, as in production
         **(env or {}),
     }
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))

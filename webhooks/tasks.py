@@ -25,7 +25,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from accounts.actors import Actor
-from apikeys.tasks import key_care_ensure_scheduled
+from apikeys.tasks import key_care_ensure_scheduled, request_log_care_ensure_scheduled
 from core.events import events_prune
 from core.metrics import WEBHOOK_DELIVERIES
 from webhooks import selectors, services
@@ -100,7 +100,8 @@ def sweep_once() -> dict[str, int]:
         deliveries_enqueue(requeued)
     removed = services.hooks_remove_retired_keys()
     pruned = events_prune(older_than=services.EVENT_RETENTION)
-    key_care_ensure_scheduled()  # the key care task's safety net (a killed worker lost its run)
+    key_care_ensure_scheduled()  # the key care tasks' safety net (a killed worker lost their run)
+    request_log_care_ensure_scheduled()
     return {"dispatched": dispatched, "requeued": len(requeued), "removed": removed, "pruned": pruned}
 
 

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    # Right inside the request id: sees the final answer of everything below, 4xx and 5xx included.
+    "apikeys.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -332,6 +334,18 @@ API_AUTH_FAILURE_RATE = os.environ.get("API_AUTH_FAILURE_RATE", "30/m")
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Seconds a key record may live in the shared cache; revocation invalidates sooner.
 API_KEY_CACHE_TTL = int(os.environ.get("API_KEY_CACHE_TTL", "60"))
+# The per-key request log (apikeys/usage.py): on or off (the benchmark compares both), how long
+# rows are kept, and the buffer: each process hands what it recorded off every
+# API_REQUEST_LOG_FLUSH_SECONDS or API_REQUEST_LOG_BATCH entries, whichever comes first, from
+# a thread of its own (API_REQUEST_LOG_BACKGROUND; the test suite flushes by hand instead).
+# With Redis the batches go to a stream that every process drains; entries a dead process
+# had read and not stored are taken over after API_REQUEST_LOG_RECLAIM_SECONDS.
+API_REQUEST_LOG = env_bool("API_REQUEST_LOG", True)
+API_LOG_RETENTION_DAYS = int(os.environ.get("API_LOG_RETENTION_DAYS", "30"))
+API_REQUEST_LOG_BACKGROUND = env_bool("API_REQUEST_LOG_BACKGROUND", True)
+API_REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("API_REQUEST_LOG_FLUSH_SECONDS", "0.5"))
+API_REQUEST_LOG_BATCH = int(os.environ.get("API_REQUEST_LOG_BATCH", "100"))
+API_REQUEST_LOG_RECLAIM_SECONDS = float(os.environ.get("API_REQUEST_LOG_RECLAIM_SECONDS", "30"))
 
 # --- Leaked keys (SPEC §11): GitHub's secret-scanning partner endpoint, /api/secret-scanning/github.
 # Where GitHub publishes the keys that sign its reports, and the per-IP limit of that endpoint.

@@ -1,0 +1,618 @@
+"""The per-key request log, buffered: no database write on the request path (issue #19).
+
+``record`` (called by ``apikeys.middleware.RequestLogMiddleware`` for every ``/api/v1/``
+request made with a known key) appends an ``Entry`` to this process's buffer, a list
+behind a lock: no I/O at all. A thread of the process hands the buffer off every
+``API_REQUEST_LOG_FLUSH_SECONDS`` (0.5 s) or as soon as ``API_REQUEST_LOG_BATCH`` (100)
+entries wait, and once more when the process exits (``atexit``, gunicorn's
+``worker_exit``):
+
+- with Redis (``REDIS_URL``), to a Redis stream, one pipeline per hand-off. Every process
+  that records also drains the stream on a second thread, about once a second:
+  ``XREADGROUP`` in one consumer group, ``store``, then ``XACK``/``XDEL``. Entries a
+  consumer read and never acknowledged (it died, or the database refused the batch) are
+  read again: its own at its next drain, a dead one's by another consumer's
+  ``XAUTOCLAIM`` once idle for ``API_REQUEST_LOG_RECLAIM_SECONDS``. The task worker's
+  ``request_log_care`` drains too, every minute, so entries never wait on web traffic.
+- without Redis, or when Redis does not answer at hand-off: ``store`` straight into the
+  database (from the hand-off thread; a database that is down leaves the entries in the
+  buffer for the next hand-off, up to ``MAX_BUFFERED`` of them).
+
+What a SIGKILLed process loses is its buffer: at most ``API_REQUEST_LOG_FLUSH_SECONDS``
+or ``API_REQUEST_LOG_BATCH`` entries. Storing is idempotent: ``entry_id`` is minted at
+record time and unique, so a batch stored twice (read again after a consumer died
+between storing and acknowledging) is stored once, and the counts that go with it
+(``ApiKeyDailyUsage``, ``KeyNetwork.requests``) only count rows actually inserted.
+
+``store`` also keeps ``last_used_at`` / ``last_used_ip`` (the latest use per key) and the
+key's networks (an IPv4 /24, an IPv6 /48): a key's first use from a network it has not
+used for ``KeyNetwork.NEW_AFTER`` writes an audit event and marks the network
+``alert_pending``, which ``apikeys.reminders.key_network_alerts_send`` mails.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import redis.exceptions
+from django.conf import settings
+from django.core.cache import caches
+from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from accounts.actors import Actor
+from accounts.services import audit_event_create
+from apikeys.models import ApiKey, ApiKeyDailyUsage, ApiRequestLog, KeyNetwork
+from core.cache import REDIS_ERRORS, FailoverRedisCache
+from core.dbhealth import DATABASE_ERRORS, database_health
+from core.errors import (
+    ApiKeyExpired,
+    ApiKeyRevoked,
+    IpNotAllowed,
+    MissingScope,
+    OriginNotAllowed,
+    PlanUpgradeRequired,
+    RateLimited,
+    WorkspaceInactive,
+)
+
+logger = logging.getLogger("parley.apikeys.usage")
+
+# Entries a process keeps while nothing takes them (database and Redis both down); older go first.
+MAX_BUFFERED = 50_000
+# What the stream holds at most while nothing drains it (the database down for hours): a
+# bound on Redis's memory (about 400 bytes an entry); the oldest go first.
+STREAM_MAX_ENTRIES = 1_000_000
+DRAIN_INTERVAL = 1.0
+DRAIN_BATCH = 500
+GROUP = "store"
+WARN_INTERVAL = 60.0
+
+# Refusals of a dead key: such a request is logged, but is no use of the key (last used) and
+# does not make its network known.
+DEAD_KEY_CODES = frozenset({ApiKeyRevoked.code, ApiKeyExpired.code})
+# Refusals of the key checks: logged, but the key was not let in, so last used stays.
+REFUSED_CODES = DEAD_KEY_CODES | {
+    "permission_denied",  # a publishable key on /api/v1/
+    IpNotAllowed.code,
+    OriginNotAllowed.code,
+    WorkspaceInactive.code,
+    RateLimited.code,
+    MissingScope.code,
+    PlanUpgradeRequired.code,
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recorded request (``logged``), or a use that only moves last used (the widget's keys)."""
+
+    entry_id: str
+    key_id: int
+    at: float  # unix seconds
+    ip: str | None
+    logged: bool = True
+    method: str = ""
+    path: str = ""
+    status: int = 0
+    error_code: str = ""
+    user_agent: str = ""
+    duration_ms: float = 0.0
+    request_id: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Entry:
+        return cls(**json.loads(raw))
+
+    @property
+    def used(self) -> bool:
+        """Whether the key checks let this request in (what ``last_used_at`` means)."""
+        return self.error_code not in REFUSED_CODES
+
+    @property
+    def network(self) -> str | None:
+        if not self.ip or self.error_code in DEAD_KEY_CODES:
+            return None
+        return network_of(self.ip)
+
+
+def network_of(ip: str) -> str | None:
+    """``203.0.113.7`` → ``203.0.113.0/24``, ``2001:db8:1:2::5`` → ``2001:db8:1::/48``."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _valid_ip(ip: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None
+
+
+# --- recording (the request path: memory only)
+
+
+class RequestLogBuffer:
+    """This process's entries waiting for their hand-off, and the two threads that move them."""
+
+    def __init__(self) -> None:
+        self._entries: list[Entry] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid = 0
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._dropped = 0
+        self._last_warning = -WARN_INTERVAL
+        self.consumer = ""
+
+    def add(self, entry: Entry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+            self._bound()
+            full = len(self._entries) >= settings.API_REQUEST_LOG_BATCH
+        if full:
+            self._wake.set()
+        if settings.API_REQUEST_LOG_BACKGROUND and self._pid != os.getpid():
+            self._start()
+
+    def take(self) -> list[Entry]:
+        with self._lock:
+            entries, self._entries = self._entries, []
+        return entries
+
+    def put_back(self, entries: list[Entry]) -> None:
+        """Entries whose hand-off failed go back in front, to be tried with the next one."""
+        with self._lock:
+            self._entries[:0] = entries
+            self._bound()
+
+    def _bound(self) -> None:  # with the lock held
+        over = len(self._entries) - MAX_BUFFERED
+        if over > 0:
+            del self._entries[:over]
+            self._dropped += over
+            now = time.monotonic()
+            if now - self._last_warning >= WARN_INTERVAL:
+                self._last_warning = now
+                logger.warning("Request log buffer full: %d entries dropped so far", self._dropped)
+
+    def reset(self) -> None:
+        """Forget what is buffered: a forked child must not store its parent's entries (nor a test another's)."""
+        with self._lock:
+            self._entries = []
+        self._pid, self._threads, self.consumer = 0, [], ""
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._stop = threading.Event()
+            self.consumer = f"{socket.gethostname()}:{self._pid}:{uuid.uuid4().hex[:6]}"
+            self._threads = [
+                threading.Thread(target=self._hand_off_loop, name="parley-request-log", daemon=True),
+                threading.Thread(target=self._drain_loop, name="parley-request-log-drain", daemon=True),
+            ]
+        for thread in self._threads:
+            thread.start()
+
+    def _hand_off_loop(self) -> None:
+        stop = self._stop
+        try:
+            while not stop.is_set():
+                self._wake.wait(settings.API_REQUEST_LOG_FLUSH_SECONDS)
+                self._wake.clear()
+                try:
+                    close_old_connections()
+                    flush(drain_after=False)
+                except Exception:  # the thread must outlive any one failure
+                    logger.exception("Request log hand-off failed")
+        finally:
+            connections.close_all()  # this thread's own
+
+    def _drain_loop(self) -> None:
+        stop = self._stop
+        try:
+            while not stop.wait(DRAIN_INTERVAL):
+                if not stream_enabled():
+                    continue
+                try:
+                    close_old_connections()
+                    if database_health.is_up():
+                        drain()
+                except Exception:
+                    logger.exception("Request log drain failed")
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        """Stop this process's threads after a last hand-off (a test that started them does)."""
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=10)
+        flush(drain_after=False)
+        self._pid, self._threads = 0, []
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock another thread of the parent held stays held here, so make new ones."""
+        self._lock, self._wake = threading.Lock(), threading.Event()
+        self.reset()
+
+
+buffer = RequestLogBuffer()
+os.register_at_fork(after_in_child=buffer.after_fork)
+
+
+def record(entry: Entry) -> None:
+    """Buffer one entry (no I/O)."""
+    buffer.add(entry)
+
+
+def new_entry(
+    *,
+    key_id: int,
+    method: str,
+    path: str,
+    status: int,
+    error_code: str,
+    ip: str,
+    user_agent: str,
+    duration_ms: float,
+    request_id: str,
+) -> Entry:
+    return Entry(
+        entry_id=uuid.uuid4().hex,
+        key_id=key_id,
+        at=time.time(),
+        ip=_valid_ip(ip),
+        method=method[:10],
+        path=path[: ApiRequestLog.MAX_PATH_LENGTH],
+        status=status,
+        error_code=error_code[:64],
+        user_agent=user_agent[: ApiRequestLog.MAX_USER_AGENT_LENGTH],
+        duration_ms=round(duration_ms, 2),
+        request_id=request_id[:64],
+    )
+
+
+def key_used(*, key_id: int, ip: str) -> None:
+    """A use outside ``/api/v1/`` (a widget's publishable key): it moves last used, and is not logged."""
+    if settings.API_REQUEST_LOG:
+        buffer.add(Entry(entry_id=uuid.uuid4().hex, key_id=key_id, at=time.time(), ip=_valid_ip(ip), logged=False))
+
+
+# --- the hand-off
+
+
+def _redis() -> FailoverRedisCache | None:
+    cache = caches["default"]
+    return cache if isinstance(cache, FailoverRedisCache) else None
+
+
+def stream_enabled() -> bool:
+    return _redis() is not None
+
+
+def stream_name() -> str:
+    return f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:apikeys:request-log"
+
+
+def flush(*, drain_after: bool = True) -> int:
+    """Hand off what this process buffered, now; then (with Redis) drain the stream until empty.
+
+    Returns how many entries left the buffer. The hand-off thread calls it every 0.5 s;
+    the test suite calls it to see the log at once.
+    """
+    entries = buffer.take()
+    if entries:
+        _hand_off(entries)
+    if drain_after and stream_enabled():
+        drain()
+    return len(entries)
+
+
+def _hand_off(entries: list[Entry]) -> None:
+    cache = _redis()
+    if cache is not None and cache.is_up:
+        try:
+            pipe = cache.raw_client().pipeline(transaction=False)
+            for entry in entries:
+                pipe.xadd(stream_name(), {"e": entry.to_json()}, maxlen=STREAM_MAX_ENTRIES, approximate=True)
+            pipe.execute()
+            return
+        except REDIS_ERRORS as exc:
+            cache.mark_down(exc)  # and store them straight away: degrade, don't lose
+    try:
+        store(entries)
+    except DATABASE_ERRORS as exc:
+        database_health.mark_down(exc)
+        buffer.put_back(entries)
+
+
+# --- the drain (Redis)
+
+
+def drain(*, consumer: str | None = None) -> int:
+    """Store what waits in the stream: this consumer's unacknowledged entries first, then dead
+    consumers' idle ones (``XAUTOCLAIM``), then new ones; returns how many were acknowledged."""
+    cache = _redis()
+    if cache is None:
+        return 0
+    consumer = consumer or buffer.consumer or f"{socket.gethostname()}:{os.getpid()}"
+    client = cache.raw_client()
+    stream = stream_name()
+    done = 0
+    try:
+        _ensure_group(client, stream)
+        done += _drain_from(client, stream, consumer, "0")
+        idle_ms = int(settings.API_REQUEST_LOG_RECLAIM_SECONDS * 1000)
+        start: str | bytes = "0-0"
+        while True:
+            start, claimed, _ = client.xautoclaim(stream, GROUP, consumer, idle_ms, start, count=DRAIN_BATCH)
+            done += _store_and_ack(client, stream, claimed)
+            if _decode(start) == "0-0" or not claimed:
+                break
+        done += _drain_from(client, stream, consumer, ">")
+    except REDIS_ERRORS as exc:
+        cache.mark_down(exc)
+    except DATABASE_ERRORS as exc:  # left unacknowledged: read again at the next drain
+        database_health.mark_down(exc)
+    return done
+
+
+def _ensure_group(client: Any, stream: str) -> None:
+    try:
+        client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    except redis.exceptions.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _drain_from(client: Any, stream: str, consumer: str, start: str) -> int:
+    done = 0
+    while True:
+        answer = client.xreadgroup(GROUP, consumer, {stream: start}, count=DRAIN_BATCH)
+        messages = answer[0][1] if answer else []
+        if not messages:
+            return done
+        done += _store_and_ack(client, stream, messages)
+
+
+def _decode(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _store_and_ack(client: Any, stream: str, messages: Sequence[tuple[Any, dict[Any, Any]]]) -> int:
+    ids = [message_id for message_id, _ in messages]
+    entries = []
+    for message_id, fields in messages:
+        if not fields:  # deleted from the stream while still pending: stored already
+            continue
+        raw = fields.get(b"e") or fields.get("e") or ""
+        try:
+            entries.append(Entry.from_json(raw))
+        except (TypeError, ValueError):  # not ours (another release's format): acknowledged and dropped
+            logger.warning("Dropping an unreadable request log entry %s", _decode(message_id))
+    if entries:
+        store(entries)  # a database error leaves them unacknowledged: read again at the next drain
+    if ids:
+        pipe = client.pipeline(transaction=False)
+        pipe.xack(stream, GROUP, *ids)
+        pipe.xdel(stream, *ids)
+        pipe.execute()
+    return len(ids)
+
+
+# --- storing a batch (the database)
+
+
+def store(entries: Iterable[Entry]) -> int:
+    """Store a batch, each entry once; returns how many log rows it inserted.
+
+    Entries already stored (same ``entry_id``) and entries of keys that no longer exist are
+    skipped, in the same transaction that counts the rows it inserts, so the daily counts
+    and network counters agree with the log. Two processes storing the same batch at once:
+    the second's insert fails on the unique ``entry_id`` and it tries again, skipping them.
+    """
+    batch = list(entries)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _store(batch)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return 0  # unreachable: the last attempt returns or raises
+
+
+def _store(entries: list[Entry]) -> int:
+    present = {
+        entry_id.hex
+        for entry_id in ApiRequestLog.objects.filter(
+            entry_id__in=[e.entry_id for e in entries if e.logged]
+        ).values_list("entry_id", flat=True)
+    }
+    keys = {
+        key.pk: key for key in ApiKey.objects.filter(pk__in={e.key_id for e in entries}).select_related("workspace")
+    }
+    fresh = [e for e in entries if e.key_id in keys and not (e.logged and e.entry_id in present)]
+    logged = [e for e in fresh if e.logged]
+    ApiRequestLog.objects.bulk_create(
+        ApiRequestLog(
+            entry_id=uuid.UUID(e.entry_id),
+            api_key_id=e.key_id,
+            created_at=_when(e.at),
+            method=e.method,
+            path=e.path,
+            status=e.status,
+            error_code=e.error_code,
+            ip=e.ip,
+            user_agent=e.user_agent,
+            duration_ms=e.duration_ms,
+            request_id=e.request_id,
+        )
+        for e in logged
+    )
+    _count_days(logged)
+    _mark_last_used([e for e in fresh if e.used])
+    _track_networks(logged, keys)
+    return len(logged)
+
+
+def _when(at: float) -> datetime:
+    return datetime.fromtimestamp(at, tz=UTC)
+
+
+def _count_days(entries: list[Entry]) -> None:
+    counts: dict[tuple[int, date], list[int]] = {}
+    for e in entries:
+        row = counts.setdefault((e.key_id, _when(e.at).date()), [0, 0])
+        row[0 if e.status < 400 else 1] += 1
+    for (key_id, day), (successes, errors) in counts.items():
+        ApiKeyDailyUsage.objects.get_or_create(api_key_id=key_id, day=day)
+        ApiKeyDailyUsage.objects.filter(api_key_id=key_id, day=day).update(
+            successes=F("successes") + successes, errors=F("errors") + errors
+        )
+
+
+def _mark_last_used(entries: list[Entry]) -> None:
+    latest: dict[int, Entry] = {}
+    for e in entries:
+        if e.key_id not in latest or e.at > latest[e.key_id].at:
+            latest[e.key_id] = e
+    for key_id, e in latest.items():
+        when = _when(e.at)
+        # At most once a minute per key (SPEC §2), whichever process stores the batch.
+        ApiKey.objects.filter(pk=key_id).exclude(last_used_at__gt=when - ApiKey.LAST_USED_WRITE_INTERVAL).update(
+            last_used_at=when, last_used_ip=e.ip
+        )
+
+
+@dataclass
+class _Seen:
+    first: float
+    last: float
+    requests: int
+    ip: str
+
+
+def _track_networks(entries: list[Entry], keys: dict[int, ApiKey]) -> None:
+    seen: dict[tuple[int, str], _Seen] = {}
+    for e in entries:
+        network = e.network
+        if network is None or e.ip is None:
+            continue
+        if (e.key_id, network) not in seen:
+            seen[e.key_id, network] = _Seen(first=e.at, last=e.at, requests=0, ip=e.ip)
+        s = seen[e.key_id, network]
+        s.first, s.last, s.requests = min(s.first, e.at), max(s.last, e.at), s.requests + 1
+    if not seen:
+        return
+    rows = {
+        (n.api_key_id, n.network): n
+        for n in KeyNetwork.objects.select_for_update().filter(
+            api_key_id__in={k for k, _ in seen}, network__in={n for _, n in seen}
+        )
+    }
+    known_keys = set(
+        KeyNetwork.objects.filter(api_key_id__in={k for k, _ in seen}).values_list("api_key_id", flat=True)
+    )
+    for (key_id, network), s in sorted(seen.items(), key=lambda item: item[1].first):
+        row = rows.get((key_id, network))
+        first, last = _when(s.first), _when(s.last)
+        if row is not None and row.last_seen >= first - KeyNetwork.NEW_AFTER:
+            KeyNetwork.objects.filter(pk=row.pk).update(
+                last_seen=Greatest(F("last_seen"), last), requests=F("requests") + s.requests
+            )
+            continue
+        key = keys[key_id]
+        # A key with no network on record (new, or unused for KeyNetwork.NEW_AFTER) has nothing to
+        # compare with: its first network is where it runs, and is not alerted.
+        alert = key_id in known_keys
+        if row is None:
+            KeyNetwork.objects.create(
+                api_key_id=key_id, network=network, first_seen=first, last_seen=last, requests=s.requests,
+                alert_pending=alert,
+            )  # fmt: skip
+        else:  # seen before, but not for KeyNetwork.NEW_AFTER: new again
+            KeyNetwork.objects.filter(pk=row.pk).update(
+                first_seen=first, last_seen=last, requests=F("requests") + s.requests, alert_pending=alert
+            )
+        known_keys.add(key_id)
+        if alert:
+            audit_event_create(
+                action="api_key.new_network",
+                workspace=key.workspace,
+                actor=Actor.for_api_key(key_id=key_id, hint=key.hint, ip=s.ip),
+                target=key,
+                target_label=key.hint,
+                details={"network": network, "ip": s.ip},
+            )
+
+
+# --- retention
+
+
+PRUNE_CHUNK = 5_000
+
+
+def request_log_prune(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete log rows and daily counts older than ``API_LOG_RETENTION_DAYS``, and networks not seen
+    for ``KeyNetwork.NEW_AFTER``; in chunks, so no delete holds a long transaction. Returns the counts."""
+    now = now or datetime.now(tz=UTC)
+    cutoff = now - timedelta(days=settings.API_LOG_RETENTION_DAYS)
+    return {
+        "log_rows": _delete_in_chunks(ApiRequestLog.objects.filter(created_at__lt=cutoff)),
+        "daily_rows": _delete_in_chunks(ApiKeyDailyUsage.objects.filter(day__lt=cutoff.date())),
+        "networks": _delete_in_chunks(
+            KeyNetwork.objects.filter(last_seen__lt=now - KeyNetwork.NEW_AFTER, alert_pending=False)
+        ),
+    }
+
+
+def _delete_in_chunks(queryset: Any) -> int:
+    deleted = 0
+    while True:
+        chunk = list(queryset.values_list("pk", flat=True)[:PRUNE_CHUNK])
+        if not chunk:
+            return deleted
+        deleted += queryset.model.objects.filter(pk__in=chunk).delete()[0]
+
+
+# --- at exit
+
+
+def flush_at_exit() -> None:
+    """The process ends: hand off what is buffered (atexit; gunicorn's ``worker_exit``)."""
+    try:
+        flush(drain_after=False)
+    except Exception:
+        logger.exception("Request log entries could not be handed off at exit")
+
+
+atexit.register(flush_at_exit)
