@@ -2,7 +2,7 @@
 
     python -m bench.soak_admin setup --victims N   migrate, then make the workspace, keys and widget assistant
     python -m bench.soak_admin revoke KEY_ID       print "ready", wait for "go" on stdin, revoke, print, die
-    python -m bench.soak_admin audit WORKSPACE_ID  what the database holds afterwards
+    python -m bench.soak_admin audit WORKSPACE_ID  what the database holds afterwards (request log drained first)
 
 Everything goes through the services, as the app does it (``accounts.services``,
 ``apikeys.services``, ``assistants.services``). Each prints one JSON document.
@@ -100,15 +100,31 @@ def revoke(key_id: int) -> None:
     os._exit(0)
 
 
+def drain_request_log(settle: float) -> None:
+    """Store what the request log's stream still holds: wait until what a killed worker read
+    can be taken over (``API_REQUEST_LOG_RECLAIM_SECONDS``), then drain until nothing is left."""
+    from django.conf import settings
+
+    from apikeys import usage
+
+    time.sleep(settings.API_REQUEST_LOG_RECLAIM_SECONDS + settle)
+    quiet = 0
+    deadline = time.monotonic() + 60
+    while quiet < 2 and time.monotonic() < deadline:
+        quiet = quiet + 1 if usage.drain(consumer="soak-audit") == 0 else 0
+        time.sleep(0.5)
+
+
 def audit(workspace_id: int) -> dict[str, Any]:
     from django.db.models import Count
     from django_tasks_db.models import DBTaskResult
 
-    from apikeys.models import ApiKey, IdempotencyRecord
+    from apikeys.models import ApiKey, ApiRequestLog, IdempotencyRecord
     from core.models import Event
     from crm.models import Contact
     from webhooks.models import Delivery
 
+    drain_request_log(settle=1.0)  # the servers' buffers hand off every 0.5 s
     contacts = list(Contact.objects.filter(workspace_id=workspace_id).values_list("public_id", "name", "email"))
     events = {
         pk: {"event": public_id, "contact": (data or {}).get("id"), "dispatched": dispatched is not None}
@@ -128,6 +144,9 @@ def audit(workspace_id: int) -> dict[str, Any]:
         "deliveries": deliveries,
         "tasks": dict(DBTaskResult.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")),
         "claims_unanswered": IdempotencyRecord.objects.filter(status_code__isnull=True).count(),
+        "request_log": list(
+            ApiRequestLog.objects.filter(api_key__workspace_id=workspace_id).values_list("request_id", flat=True)
+        ),
         "revoked": {
             str(pk): at.timestamp() if at else None
             for pk, at in ApiKey.objects.filter(workspace_id=workspace_id, revoked_at__isnull=False).values_list(

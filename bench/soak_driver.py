@@ -134,6 +134,8 @@ class Load:
         if tag is not None:
             record["b"] = tag
         if answer.status is not None:
+            if key is not None:  # the server's request id: how the audit finds it in the request log
+                record["rid"] = answer.headers.get("X-Request-Id")
             if answer.status in (429, 503):
                 record["ra"] = answer.headers.get("Retry-After")
             if answer.headers.get("Idempotent-Replayed") == "true":

@@ -303,6 +303,28 @@ def judge(
     for tag in sorted(set(judged) - set(limited)):
         verdict.other_failures.append(f"burst {tag}: no 429 (the rate limit did not hold)")
 
+    # --- The request log (apikeys.usage): every keyed answer stored once, whatever the faults.
+    # A SIGKILLed gunicorn worker takes its unsent buffer with it (at most one hand-off
+    # interval, 0.5 s): answers within a second before such a kill may be missing. A 503 may
+    # or may not be logged (the database went away before or after the key was identified).
+    kills = [f.start for f in faults if f.name == "gunicorn worker SIGKILL"]
+    stored = Counter(database.get("request_log", []))
+    keyed = [rec for rec in records if rec.get("rid") and rec["s"] is not None and rec["s"] != 503]
+    unlogged = [rec for rec in keyed if rec["rid"] not in stored]
+    excused = [rec for rec in unlogged if any(kill - 1.0 <= rec["t1"] <= kill + 0.1 for kill in kills)]
+    twice = sum(n - 1 for n in stored.values() if n > 1)
+    verdict.lines.append(
+        f"request log: {len(keyed)} keyed answers, {len(keyed) - len(unlogged)} of them stored, "
+        f"{len(unlogged)} missing ({len(excused)} answered in the second before a worker was SIGKILLed), "
+        f"{twice} stored twice; {sum(stored.values())} rows in all"
+    )
+    if len(unlogged) > len(excused):
+        verdict.other_failures.append(f"request log: {len(unlogged) - len(excused)} keyed answers never stored")
+        for rec in [m for m in unlogged if m not in excused][:5]:
+            verdict.lines.append(f"  not stored: {rec['m']} {rec['p']} {rec['s']} at +{rec['t1'] - t0:.2f}s")
+    if twice:
+        verdict.other_failures.append(f"request log: {twice} entries stored twice")
+
     # --- Faults.
     verdict.lines.append("")
     verdict.lines.append(

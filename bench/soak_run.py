@@ -169,6 +169,8 @@ class Soak:
             "WEBHOOK_SWEEP_INTERVAL_SECONDS": "2",
             "WEBHOOK_SWEEP_DEAD_AFTER_SECONDS": "10",
             "WEBHOOK_DISPATCH_AFTER_SECONDS": "3",
+            # A SIGKILLed worker's unacknowledged request-log entries are taken over in seconds.
+            "API_REQUEST_LOG_RECLAIM_SECONDS": "3",
             # Every virtual client is 127.0.0.1: per-IP limits would throttle all of them
             # together. The per-token chat limit and the burst key's own limit stay low.
             "API_RATE_LIMIT": "1000000/h",
@@ -515,7 +517,7 @@ class Soak:
             f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before the soak, "
             f"{os.getloadavg()[0]:.1f} after (other work on it slows every figure below)"
         )
-        tuned = ("WEBHOOK_", "API_RATE_LIMIT", "WIDGET_RATE_LIMIT_")
+        tuned = ("WEBHOOK_", "API_RATE_LIMIT", "WIDGET_RATE_LIMIT_", "API_REQUEST_LOG_")
         print(
             "servers: config.settings.production, gunicorn -w 2, one db_worker; soak settings: "
             + ", ".join(f"{k}={v}" for k, v in sorted(self.env.items()) if k.startswith(tuned))
