@@ -23,6 +23,7 @@ from accounts.permissions import Action, staff_may
 from apikeys import keys
 from apikeys.models import ApiKey, ApiKeyDailyUsage, ApiRequestLog, IdempotencyRecord, KeyNetwork
 from apikeys.services import api_key_revoke
+from core.admin_base import ReadOnlyAdmin
 from core.logging import redact
 
 NOT_A_KEY = "That is not a Parley key: check that you pasted all of it."
@@ -222,19 +223,6 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by Parley itself (the request log's batches), pruned by retention: nobody edits it here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

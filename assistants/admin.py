@@ -26,6 +26,7 @@ from assistants.models import Assistant, AssistantGrant, Conversation, FaqEntry,
 from assistants.permissions import may_change_in_admin
 from assistants.services import assistant_admin_delete, assistant_admin_save
 from assistants.sms_out import sms_status_callback_url, sms_webhook_url
+from core.admin_base import ReadOnlyAdmin
 from core.origins import MAX_ORIGINS, normalize_origin
 
 if TYPE_CHECKING:
@@ -248,17 +249,10 @@ class AssistantAdmin(admin.ModelAdmin):
         return may_change_in_admin(request.user)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ChatAdmin(ReadOnlyAdmin):
     """What was said is kept as it was: no add, no change; superusers may delete."""
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return may_change_in_admin(request.user)
+    superusers_delete = True
 
 
 class MessageInline(admin.TabularInline):
@@ -278,7 +272,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdmin):
+class ConversationAdmin(ChatAdmin):
     list_display = ["__str__", "assistant", "workspace", "channel", "updated_at"]
     list_filter = ["channel"]
     search_fields = ["public_id", "title", "assistant__name", "workspace__name", "user__email"]
@@ -297,7 +291,7 @@ class ConversationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(ChatAdmin):
     list_display = ["created_at", "conversation", "role", "short_body", "delivery_status"]
     list_filter = ["role", "delivery_status", "conversation__channel"]
     search_fields = ["public_id", "conversation__public_id"]

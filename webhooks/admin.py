@@ -19,23 +19,13 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from accounts.actors import Actor
+from core.admin_base import ReadOnlyAdmin
 from core.errors import ServiceError
 from webhooks.events import event_payload
 from webhooks.models import Delivery, HookSubscription
 from webhooks.tasks import deliveries_retry_now, event_replay_and_enqueue
 
 RETRY_PERMISSION = "webhooks.retry_delivery"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(HookSubscription)

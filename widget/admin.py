@@ -7,23 +7,14 @@ ends it at once (its token answers 401 from the next request).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from core.admin_base import ReadOnlyAdmin
 from widget.models import Feedback, Visitor, VisitorSession
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(getattr(request.user, "is_superuser", False))
+class _ReadOnly(ReadOnlyAdmin):
+    superusers_delete = True
 
 
 @admin.register(Visitor)
