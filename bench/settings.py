@@ -11,3 +11,6 @@ from config.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
+# The baseline (and the peers' endpoints) are not counted by the per-IP public limit:
+# the baseline is "no check at all", and each peer brings its own check.
+PUBLIC_RATE_LIMIT_EXEMPT = [*PUBLIC_RATE_LIMIT_EXEMPT, "/bench/"]  # noqa: F405
