@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Plan, Role
 from apikeys.cache import key_cache
+from apikeys.localcache import local_keys
+from apikeys.throttling import local_counts
 from core.dbhealth import database_health
 from tests import factories
 
@@ -28,6 +30,8 @@ def _stop_database_monitor(django_db_setup, django_db_blocker):
 def _clean_cache():
     """Every test starts with empty rate-limit counters and key cache."""
     cache.clear()
+    local_keys.forget()
+    local_counts.forget()
     yield
     key_cache.forget_pending()
 
