@@ -50,6 +50,7 @@ logger = logging.getLogger("parley.apikeys.localcache")
 
 HEARTBEAT = 0.1  # seconds between PINGs on the tracking connection
 STALE = 0.5  # no PONG for this long: trust nothing local
+RECONNECT_AFTER = 1.0  # seconds between attempts to reconnect the tracking connection
 MAX_RECORDS = 100_000  # a process holding more forgets them all and starts again
 
 
@@ -81,6 +82,7 @@ class LocalKeys:
         self._thread: threading.Thread | None = None
         self._prefix = b""
         self._location = ""
+        self._retry_at = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -146,7 +148,7 @@ class LocalKeys:
                     self._pid, self._thread = 0, None
                     return
                 if self._sock is None:
-                    connect = cache.is_up  # type: ignore[attr-defined]  # enabled: FailoverRedisCache
+                    connect = time.monotonic() >= self._retry_at
                 else:
                     connect = False
                     self._send(_command("PING"))
@@ -157,6 +159,7 @@ class LocalKeys:
 
     def _connect(self) -> None:
         url = urlsplit(self._location)
+        sock = None
         try:
             sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=0.2)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -178,8 +181,10 @@ class LocalKeys:
                         raise ConnectionError(str(reply))
                     replies.append(reply)
             sock.setblocking(False)
-        except REDIS_ERRORS as exc:
-            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled: FailoverRedisCache
+        except REDIS_ERRORS:  # off the request path: retry in a second, trusting nothing meanwhile
+            if sock is not None:
+                sock.close()
+            self._retry_at = time.monotonic() + RECONNECT_AFTER
             return
         with self._lock:
             self._close_locked()
