@@ -97,7 +97,7 @@ def test_a_key_revoked_under_load_is_refused_on_the_next_request_200_times(serve
         thread.start()
     revoked_at: dict[str, float] = {}
     try:
-        first, first_plain = factories.make_key(workspace, rate_limit="100000/h")
+        _first, first_plain = factories.make_key(workspace, rate_limit="100000/h")
         wait_for_local_hits(server, first_plain)
         hits_before = local_hits(server)
         for _ in range(TRIALS):
@@ -228,7 +228,7 @@ def test_a_redis_restart_loses_no_revocation(transactional_db, own_redis, settin
         actor = Actor.for_user(factories.owner_of(workspace))
         before, before_plain = factories.make_key(workspace)  # revoked just before the restart
         during, during_plain = factories.make_key(workspace)  # revoked while Redis is down
-        survivor, survivor_plain = factories.make_key(workspace)
+        _survivor, survivor_plain = factories.make_key(workspace)
         for plain in (before_plain, during_plain, survivor_plain):
             wait_for_local_hits(url, plain)
         assert caches["default"].get("probe") is None  # this process talks to the same Redis
