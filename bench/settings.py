@@ -25,4 +25,4 @@ else:
     PEERS = True
     INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework.authtoken", "rest_framework_api_key", "knox"]  # noqa: F405
 # The revocation run answers thousands of 401s: Django's per-4xx warning would flood the output.
-LOGGING = {**LOGGING, "loggers": {**LOGGING.get("loggers", {}), "django.request": {"level": "ERROR"}}}
+LOGGING["loggers"] = {**LOGGING.get("loggers", {}), "django.request": {"level": "ERROR"}}  # type: ignore[dict-item]  # a logging dict
