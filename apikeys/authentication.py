@@ -17,6 +17,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from apikeys import keys
+from apikeys.cache import key_cache
 from apikeys.records import KeyRecord
 from apikeys.selectors import api_key_lookup
 from core.context import request_state
@@ -81,13 +82,15 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise InvalidApiKey
         if not database_health.is_up():  # even a cached key: its liveness cannot be vouched for
             raise ServiceUnavailable
-        record, counted = api_key_lookup(keys.digest(plain))
+        digest = keys.digest(plain)
+        record, counted = api_key_lookup(digest)
         if record is None:
             self._count_failure(request)
             raise InvalidApiKey
         state = request_state(request)
         state.workspace_id, state.credential_hint, state.counted = record.workspace_id, record.hint, counted
         state.key_id = record.id
+        state.uncounted_key = digest if counted is None and key_cache.enabled else None
         if record.revoked:
             raise ApiKeyRevoked
         if record.is_expired(time.time()):

@@ -30,6 +30,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from apikeys.records import KeyRecord
 from core.cache import REDIS_ERRORS
@@ -44,7 +46,9 @@ logger = logging.getLogger("parley.apikeys.cache")
 #   expires_at  expiry in unix seconds, "0" for none
 #   rate_period the rate limit's window in seconds
 # The scripts read fields, never parse JSON, to keep the hot path short. The
-# rate-limit counter of a window is the string ``<entry key>:rl:<window start>``.
+# rate-limit counter of a window is the string ``<prefix>:rl:<digest>:<window start>``:
+# outside ``<prefix>:key:``, which each process's tracking connection watches
+# (``apikeys.localcache``), so counting never invalidates anyone's records.
 
 # KEYS[1] entry; ARGV: version, ttl, "fill"|"tomb", record, counted, expires_at, rate_period.
 # A fill replaces an older entry or a tombstone of its own version; a tombstone
@@ -68,7 +72,7 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
-# KEYS[1] entry; ARGV[1] now (seconds). Returns {record JSON or nil, count, seconds left}.
+# KEYS[1] entry, KEYS[2] counter base; ARGV[1] now (seconds). Returns {record JSON or nil, count, seconds left}.
 # Counts the request against the key's rate limit in the same round trip, when
 # the cached record says the key gets that far (SPEC §2 check order).
 _LOOKUP_AND_COUNT = """
@@ -79,10 +83,21 @@ local exp = tonumber(e[3])
 if e[2] ~= '1' or (exp > 0 and exp <= now) then return {e[5], 0, 0} end
 local period = tonumber(e[4])
 local window = now - (now % period)
-local ck = KEYS[1] .. ':rl:' .. window
+local ck = KEYS[2] .. ':' .. window
 local n = redis.call('INCR', ck)
 if n == 1 then redis.call('EXPIRE', ck, period + 1) end
 return {e[5], n, window + period - now}
+"""
+
+# KEYS[1] counter base; ARGV: now, period, n. Adds n to the window's count; returns {count, seconds left}.
+_COUNT = """
+local now = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local window = now - (now % period)
+local ck = KEYS[1] .. ':' .. window
+local n = redis.call('INCRBY', ck, tonumber(ARGV[3]))
+if n == tonumber(ARGV[3]) then redis.call('EXPIRE', ck, period + 1) end
+return {n, window + period - now}
 """
 
 TOMBSTONE_TTL = 600
@@ -96,13 +111,21 @@ class KeyCache:
         self._lock = threading.Lock()
         self._retry_thread: threading.Thread | None = None
         self._scripts: dict[tuple[str, int], Any] = {}
+        # Parsed records by their JSON: a hit parses nothing (bounded; cleared when full).
+        self._parsed: dict[bytes, KeyRecord] = {}
+        self._enabled: bool | None = None
 
     @property
     def enabled(self) -> bool:
-        return hasattr(cache, "raw_client")
+        if self._enabled is None:  # memoised: the cache proxy costs microseconds a look
+            self._enabled = hasattr(cache, "raw_client")
+        return self._enabled
 
     def _entry_key(self, digest: str) -> str:
         return f"{settings.CACHES['default'].get('KEY_PREFIX', 'parley')}:key:{digest}"
+
+    def _counter_key(self, digest: str) -> str:
+        return f"{settings.CACHES['default'].get('KEY_PREFIX', 'parley')}:rl:{digest}"
 
     def _script(self, name: str, source: str) -> Any:
         client = cache.raw_client()  # type: ignore[attr-defined]  # enabled
@@ -119,11 +142,27 @@ class KeyCache:
         """
         self._check_reachable()
         try:
-            reply = self._script("lookup", _LOOKUP_AND_COUNT)(keys=[self._entry_key(digest)], args=[now])
+            reply = self._script("lookup", _LOOKUP_AND_COUNT)(
+                keys=[self._entry_key(digest), self._counter_key(digest)], args=[now]
+            )
         except REDIS_ERRORS as exc:
             cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
             raise
         return self._parse(reply)
+
+    def count(self, digest: str, *, now: int, period: int, n: int) -> tuple[int, int]:
+        """Add ``n`` requests to the key's count of this window: ``(count, seconds left)``.
+
+        Raises one of ``REDIS_ERRORS`` (after marking Redis down) when it is unreachable.
+        """
+        if not cache.is_up:  # type: ignore[attr-defined]  # enabled
+            raise ConnectionError("Redis marked down")
+        try:
+            count, left = self._script("count", _COUNT)(keys=[self._counter_key(digest)], args=[now, period, n])
+        except REDIS_ERRORS as exc:
+            cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
+            raise
+        return int(count), int(left)
 
     def _check_reachable(self) -> None:
         if not cache.is_up:  # type: ignore[attr-defined]  # enabled
@@ -132,15 +171,19 @@ class KeyCache:
         if self._pending and not self.flush_pending():
             raise ConnectionError("Pending revocations could not reach Redis")
 
-    @staticmethod
-    def _parse(reply: list[Any]) -> tuple[KeyRecord | None, tuple[int, int] | None]:
+    def _parse(self, reply: list[Any]) -> tuple[KeyRecord | None, tuple[int, int] | None]:
         raw, count, left = reply
         if raw is None:
             return None, None
-        try:
-            record = KeyRecord.from_json(raw)
-        except (TypeError, ValueError):  # written by another release: read the database
-            return None, None
+        record = self._parsed.get(raw)
+        if record is None:
+            try:
+                record = KeyRecord.from_json(raw)
+            except (TypeError, ValueError):  # written by another release: read the database
+                return None, None
+            if len(self._parsed) >= 10_000:
+                self._parsed.clear()
+            self._parsed[raw] = record
         return record, ((int(count), int(left)) if count else None)
 
     def fill(self, digest: str, record: KeyRecord) -> None:
@@ -177,6 +220,10 @@ class KeyCache:
                 self._script("write", _WRITE_IF_NEWER)(
                     keys=[self._entry_key(digest)], args=[version, TOMBSTONE_TTL, "tomb"]
                 )
+                # The second command: Redis pushes a write's invalidations to every tracking
+                # connection (apikeys.localcache) before it answers a later command, so once
+                # this PING is answered, every process on this Redis drains them on its next request.
+                cache.raw_client().ping()  # type: ignore[attr-defined]  # enabled
             except REDIS_ERRORS as exc:
                 cache.mark_down(exc)  # type: ignore[attr-defined]  # enabled
                 self._start_retry_thread()
@@ -213,3 +260,9 @@ class KeyCache:
 
 
 key_cache = KeyCache()
+
+
+@receiver(setting_changed)
+def _cache_settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":  # the test suite swaps the cache
+        key_cache._enabled = None

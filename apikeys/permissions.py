@@ -1,8 +1,4 @@
-"""DRF permission classes for API keys, in the check order of SPEC §2.
-
-A view lists them in this order; the first failure wins:
-publishable key → IP → origin → workspace status → rate limit → scope → plan.
-"""
+"""The DRF permission of ``/api/v1/``: the SPEC §2 check chain over a key record."""
 
 from __future__ import annotations
 
@@ -32,12 +28,6 @@ from core.net import client_ip, request_origin
 from core.origins import origin_allowed
 
 
-def _key(request: Request) -> KeyRecord:
-    if not isinstance(request.auth, KeyRecord):
-        raise ApiKeyRequired
-    return request.auth
-
-
 def ip_allowed(ip: str, allowed: list[str]) -> bool:
     """Whether ``ip`` is inside one of the allowed addresses/CIDR ranges (empty: all)."""
     if not allowed:
@@ -58,52 +48,6 @@ def ip_allowed(ip: str, allowed: list[str]) -> bool:
 PUBLISHABLE_KEY_REFUSED = "Publishable keys only work with the widget endpoints."
 
 
-class IsSecretKey(BasePermission):
-    """A secret key is required; a publishable key is refused with 403."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if _key(request).kind != "secret":
-            raise Forbidden(PUBLISHABLE_KEY_REFUSED)
-        return True
-
-
-class KeyIpAllowed(BasePermission):
-    """The client IP must be in the key's ``allowed_ips``."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not ip_allowed(client_ip(request), _key(request).allowed_ips):
-            raise IpNotAllowed
-        return True
-
-
-class KeyOriginAllowed(BasePermission):
-    """``Origin`` (else the origin of ``Referer``) must match ``allowed_origins``."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if not origin_allowed(request_origin(request), _key(request).allowed_origins):
-            raise OriginNotAllowed
-        return True
-
-
-class KeyWorkspaceActive(BasePermission):
-    """The key's workspace must not be suspended."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        if _key(request).workspace_status != "active":
-            raise WorkspaceInactive
-        return True
-
-
-class KeyWithinRateLimit(BasePermission):
-    """Counts the request against the key's limit; 429 once it is spent."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        usage = request_state(request).rate_limit = count_request(request, _key(request))
-        if usage.exceeded:
-            raise RateLimited(retry_after=usage.reset or 1)
-        return True
-
-
 def required_scope(request: Request, view: Any) -> str | None:
     scopes = getattr(view, "required_scopes", None)
     method = "GET" if request.method == "HEAD" else (request.method or "GET")
@@ -112,36 +56,41 @@ def required_scope(request: Request, view: Any) -> str | None:
     return scopes.get(method)
 
 
-class HasScope(BasePermission):
-    """The key holds the scope the view declares for this method (``X:write`` ⊃ ``X:read``).
+class KeyChecks(BasePermission):
+    """The whole SPEC §2 chain after authentication, in its order; the first failure wins.
 
-    Views declare ``required_scopes = {"GET": "contacts:read", ...}``; a method
-    mapped to ``None`` needs no scope.
+    publishable key → IP → origin → workspace status → rate limit → scope → plan.
+    One object over the flat ``KeyRecord``: each fact is read once (the view's scope,
+    the client IP). Views declare ``required_scopes = {"GET": "contacts:read", ...}``;
+    a method mapped to ``None`` needs no scope (``X:write`` implies ``X:read``).
     """
 
+    # What each step refuses, in order (the OpenAPI document lists them: apikeys.schema).
+    STEPS = ("secret_key", "ip", "origin", "workspace_active", "rate_limit", "scope", "plan")
+
     def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, KeyRecord):
+            raise ApiKeyRequired
+        if key.kind != "secret":
+            raise Forbidden(PUBLISHABLE_KEY_REFUSED)
+        if key.allowed_ips and not ip_allowed(client_ip(request), key.allowed_ips):
+            raise IpNotAllowed
+        if key.allowed_origins and not origin_allowed(request_origin(request), key.allowed_origins):
+            raise OriginNotAllowed
+        if key.workspace_status != "active":
+            raise WorkspaceInactive
+        state = request_state(request)
+        usage = state.rate_limit = count_request(request, key, state.uncounted_key)
+        if usage.exceeded:
+            raise RateLimited(retry_after=usage.reset or 1)
         scope = required_scope(request, view)
-        if scope and not grants(_key(request).scopes, scope):
-            raise MissingScope(scope)
+        if scope:
+            if not grants(key.scopes, scope):
+                raise MissingScope(scope)
+            if not plan_allows_scopes(key.workspace_plan, [scope]):
+                raise PlanUpgradeRequired
         return True
 
 
-class PlanAllowsScope(BasePermission):
-    """A ``:write`` scope needs a paid plan, even on a key created before a downgrade."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        scope = required_scope(request, view)
-        if scope and not plan_allows_scopes(_key(request).workspace_plan, [scope]):
-            raise PlanUpgradeRequired
-        return True
-
-
-KEY_PERMISSIONS = [
-    IsSecretKey,
-    KeyIpAllowed,
-    KeyOriginAllowed,
-    KeyWorkspaceActive,
-    KeyWithinRateLimit,
-    HasScope,
-    PlanAllowsScope,
-]
+KEY_PERMISSIONS = [KeyChecks]

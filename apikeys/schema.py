@@ -32,16 +32,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
 from apikeys.authentication import BOTH_HEADERS_HINT, TOO_MANY_FAILURES, ApiKeyAuthentication
-from apikeys.permissions import (
-    PUBLISHABLE_KEY_REFUSED,
-    HasScope,
-    IsSecretKey,
-    KeyIpAllowed,
-    KeyOriginAllowed,
-    KeyWithinRateLimit,
-    KeyWorkspaceActive,
-    PlanAllowsScope,
-)
+from apikeys.permissions import PUBLISHABLE_KEY_REFUSED, KeyChecks
 from apikeys.scopes import SCOPES, is_write
 from core.errors import (
     ApiKeyExpired,
@@ -165,17 +156,15 @@ def _codes(errors: list[ServiceError]) -> str:
     return ", ".join(dict.fromkeys(f"`{error.code}`" for error in errors))
 
 
-# What each check of the chain can refuse, given the operation's scope (apikeys/permissions.py).
-PERMISSION_ERRORS: dict[type, Callable[[str | None], list[tuple[str, ServiceError]]]] = {
-    IsSecretKey: lambda scope: [("publishable_key", Forbidden(PUBLISHABLE_KEY_REFUSED))],
-    KeyIpAllowed: lambda scope: [("ip_not_allowed", IpNotAllowed())],
-    KeyOriginAllowed: lambda scope: [("origin_not_allowed", OriginNotAllowed())],
-    KeyWorkspaceActive: lambda scope: [("workspace_inactive", WorkspaceInactive())],
-    KeyWithinRateLimit: lambda scope: [("rate_limited", RateLimited(retry_after=30))],
-    HasScope: lambda scope: [("missing_scope", MissingScope(scope))] if scope else [],
-    PlanAllowsScope: lambda scope: [("plan_upgrade_required", PlanUpgradeRequired())]
-    if scope and is_write(scope)
-    else [],
+# What each step of the chain (apikeys.permissions.KeyChecks.STEPS) can refuse, given the operation's scope.
+STEP_ERRORS: dict[str, Callable[[str | None], list[tuple[str, ServiceError]]]] = {
+    "secret_key": lambda scope: [("publishable_key", Forbidden(PUBLISHABLE_KEY_REFUSED))],
+    "ip": lambda scope: [("ip_not_allowed", IpNotAllowed())],
+    "origin": lambda scope: [("origin_not_allowed", OriginNotAllowed())],
+    "workspace_active": lambda scope: [("workspace_inactive", WorkspaceInactive())],
+    "rate_limit": lambda scope: [("rate_limited", RateLimited(retry_after=30))],
+    "scope": lambda scope: [("missing_scope", MissingScope(scope))] if scope else [],
+    "plan": lambda scope: [("plan_upgrade_required", PlanUpgradeRequired())] if scope and is_write(scope) else [],
 }
 AUTHENTICATION_ERRORS: list[tuple[str, ServiceError]] = [
     ("api_key_required", ApiKeyRequired()),
@@ -293,9 +282,9 @@ class ApiV1AutoSchema(AutoSchema):
 
         refusals: list[tuple[str, ServiceError]] = []
         for permission in self.view.get_permissions():
-            for cls, errors in PERMISSION_ERRORS.items():
-                if isinstance(permission, cls):
-                    refusals += errors(scope)
+            if isinstance(permission, KeyChecks):
+                for step in KeyChecks.STEPS:
+                    refusals += STEP_ERRORS[step](scope)
         forbidden = [(name, e) for name, e in refusals if e.status_code == 403]
         if forbidden:
             add(

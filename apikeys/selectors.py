@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Workspace
 from apikeys.cache import key_cache
+from apikeys.localcache import local_keys
 from apikeys.models import ApiKey, KeyInvalidation
 from apikeys.records import KeyRecord
 from core.cache import REDIS_ERRORS
@@ -46,17 +47,25 @@ REPLAY_MARGIN_SECONDS = 10
 def api_key_lookup(digest: str) -> tuple[KeyRecord | None, tuple[int, int] | None]:
     """Find a key by digest: ``(record, (count, seconds left) if counted)``.
 
-    One Redis round trip on a hit (which also counts the request against the
-    key's rate limit), else one indexed query that joins the workspace.
+    Warm: the record this process holds (``apikeys.localcache``), no round trip; the
+    rate-limit step counts it (``apikeys.throttling``). Else one Redis round trip on
+    a hit (which also counts the request against the key's rate limit), else one
+    indexed query that joins the workspace.
     """
     if not key_cache.enabled:
         KEY_CACHE_LOOKUPS.labels("bypass").inc()
         return _from_database(digest), None
+    epoch = local_keys.poll() if local_keys.enabled else None
+    if epoch is not None and (held := local_keys.get(digest)) is not None:
+        KEY_CACHE_LOOKUPS.labels("local").inc()
+        return held, None
     now = int(time.time())
     try:
         record, usage = key_cache.lookup(digest, now)
         if record is not None:
             KEY_CACHE_LOOKUPS.labels("hit").inc()
+            if epoch is not None:
+                local_keys.store(digest, record, epoch)
             return record, usage
     except REDIS_ERRORS:
         KEY_CACHE_LOOKUPS.labels("bypass").inc()
@@ -71,6 +80,8 @@ def api_key_lookup(digest: str) -> tuple[KeyRecord | None, tuple[int, int] | Non
     except REDIS_ERRORS:
         return record, None
     if refreshed is not None and refreshed.cache_version == record.cache_version:
+        if epoch is not None:
+            local_keys.store(digest, refreshed, epoch)
         return refreshed, usage
     return record, None
 

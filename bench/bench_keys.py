@@ -1,15 +1,23 @@
-"""Key-check benchmark (issue: API keys). Prints figures; asserts nothing.
+"""Key-check benchmark (issue #23): Parley's check against no check and against its peers. Prints figures.
 
-Starts gunicorn (2 workers) on PostgreSQL + Redis and drives, interleaved in
-rounds on loopback, a key-authenticated ``GET /api/v1/me`` and an unauthenticated
-endpoint with the same response and the same (no) database work. Then repeats the
-authenticated run with 100,000 keys in the table, and times the uncached database
-lookup at 10 and at 100,000 keys.
+Starts two gunicorns (2 sync workers each) on PostgreSQL + Redis with rate limiting
+on: one as configured (key records held per process) and one with
+``API_KEY_LOCAL_CACHE=0`` (the previous design: one Redis call a request). Drives, in
+rounds whose order rotates, the same body behind: no check (``/bench/baseline``),
+Parley's ``GET /api/v1/me`` on each server, and the peers of bench/peers/
+(djangorestframework-api-key with and without a DRF throttle on the shared cache,
+DRF's ``TokenAuthentication``, django-rest-knox). Prints per endpoint req/s per round
+and median, ratio to the baseline, p50/p99 latency, worker CPU per request and
+queries per request; then Parley with 100,000 keys; then the revocation latency (from
+``api_key_revoke`` returning to the first 401, 200 revocations under load). The last
+line is ``keyed/baseline ratio: …`` (medians of the rounds).
 
-    .venv/bin/python bench/bench_keys.py [--seconds 3] [--rounds 5] [--concurrency 8]
+    .venv/bin/pip install -e '.[bench]'   # the peers
+    .venv/bin/python bench/bench_keys.py [--quick] [--seconds 3] [--rounds 5] [--concurrency 4]
 
 Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (it creates and
-drops its own database ``parley_bench`` and uses Redis db 15; ``BENCH_DB_NAME`` and ``BENCH_REDIS_DB`` pick others).
+drops its own database ``parley_bench`` and uses Redis db 15; ``BENCH_DATABASE`` and
+``BENCH_REDIS_DB`` choose others).
 """
 
 from __future__ import annotations
@@ -17,135 +25,26 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB_NAME = os.environ.get("BENCH_DB_NAME", "parley_bench")  # two benchmarks at once need two of each
+DB_NAME = os.environ.get("BENCH_DATABASE", "parley_bench")
 REDIS_DB = os.environ.get("BENCH_REDIS_DB", "15")
 os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 os.environ["API_RATE_LIMIT"] = "100000000/h"  # rate limiting on, never reached
-os.environ["PUBLIC_RATE_LIMIT"] = "100000000/m"  # the anonymous baseline's per-IP limit, likewise
 
 
 def psql(sql: str) -> None:
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", sql], check=True)
 
 
-def drive(port: int, path: str, headers: dict[str, str], seconds: float, concurrency: int) -> float:
-    """Requests per second over ``seconds`` with ``concurrency`` client threads."""
-    count = [0] * concurrency
-    errors = [0] * concurrency
-    deadline = time.perf_counter() + seconds
-
-    def worker(i: int) -> None:
-        while time.perf_counter() < deadline:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            if response.status == 200:
-                count[i] += 1
-            else:
-                errors[i] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if sum(errors):
-        raise SystemExit(f"{sum(errors)} non-200 answers on {path}")
-    return sum(count) / (time.perf_counter() - started)
-
-
-def compare(port: int, key: str, args: argparse.Namespace) -> tuple[float, float]:
-    auth = {"Authorization": f"Bearer {key}"}
-    drive(port, "/api/v1/me", auth, 1, args.concurrency)  # warm up: fills the key cache
-    drive(port, "/bench/baseline", {}, 1, args.concurrency)
-    keyed, baseline = [], []
-    for _ in range(args.rounds):
-        keyed.append(drive(port, "/api/v1/me", auth, args.seconds, args.concurrency))
-        baseline.append(drive(port, "/bench/baseline", {}, args.seconds, args.concurrency))
-    return statistics.median(keyed), statistics.median(baseline)
-
-
-def lookup_cost_us(digests: list[str]) -> float:
-    """Median microseconds of the uncached lookup (one indexed query) over ``digests``."""
-    from apikeys.selectors import _from_database
-
-    samples = []
-    for digest in digests:
-        started = time.perf_counter()
-        _from_database(digest)
-        samples.append((time.perf_counter() - started) * 1e6)
-    return statistics.median(samples)
-
-
-def median_us(fn, n: int = 2000) -> float:  # type: ignore[no-untyped-def]  # benchmark helper
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1e6)
-    return statistics.median(samples)
-
-
-def log_off_row(port: int, key: str, args: argparse.Namespace) -> None:
-    """The same comparison on a second server with the request log off (``API_REQUEST_LOG=0``);
-    every other row runs with it on, as production does."""
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    server = subprocess.Popen(
-        [gunicorn, "config.wsgi:application", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT,
-        env={**os.environ, "API_REQUEST_LOG": "0"},
-    )
-    try:
-        time.sleep(2.5)
-        keyed, baseline = compare(port, key, args)
-    finally:
-        server.terminate()
-        server.wait()
-    print(
-        f"[10 keys, request log off] /api/v1/me {keyed:8.0f} req/s   baseline {baseline:8.0f} req/s   "
-        f"ratio {keyed / baseline:.2f}   (every other row: request log on)"
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--keys", type=int, default=100_000)
-    args = parser.parse_args()
-
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    psql(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-
-    import django
-
-    django.setup()
-    from apikeys import keys
-    from apikeys.models import ApiKey
-    from tests import factories
-
-    workspace = factories.make_workspace(name="Bench")
-    plain = [factories.make_key(workspace)[1] for _ in range(10)]
-    hot = plain[0]
-
-    port = 18765
+def start_gunicorn(port: int, **env: str) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
@@ -158,69 +57,141 @@ def main() -> None:
             "warning",
         ],
         cwd=ROOT,
-        env=os.environ,
+        env={**os.environ, **env},
     )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--keys", type=int, default=100_000)
+    parser.add_argument("--revocations", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 1.5 s, 50 revocations, no 100,000 keys")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.revocations, args.keys = 3, 1.5, 50, 0
+
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    psql(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from accounts.actors import Actor
+    from apikeys.services import api_key_revoke
+    from bench.peers import run
+    from tests import factories
+
+    if not settings.PEERS:  # type: ignore[misc]  # bench.settings
+        raise SystemExit("The peers are not installed: .venv/bin/pip install -e '.[bench]'")
+    from bench.peers.credentials import make_credentials
+
+    workspace = factories.make_workspace(name="Bench")
+    owner = factories.owner_of(workspace)
+    plain = [factories.make_key(workspace)[1] for _ in range(10)]
+    hot = plain[0]
+    auth = {"Authorization": f"Bearer {hot}"}
+    peers = make_credentials(owner)
+
+    port, previous_port = 18765, 18766
+    servers = [start_gunicorn(port), start_gunicorn(previous_port, API_KEY_LOCAL_CACHE="0")]
+    main_pid, previous_pid = servers[0].pid, servers[1].pid
     try:
-        time.sleep(2.5)
+        endpoints = [
+            run.Endpoint("no auth (baseline)", port, main_pid, "/bench/baseline", {}),
+            run.Endpoint("parley /api/v1/me", port, main_pid, "/api/v1/me", auth),
+            run.Endpoint("parley, previous design", previous_port, previous_pid, "/api/v1/me", auth),
+            run.Endpoint("drf-api-key", port, main_pid, "/bench/peers/drf-api-key", peers["drf-api-key"]),
+            run.Endpoint(
+                "drf-api-key + throttle", port, main_pid, "/bench/peers/drf-api-key-throttle", peers["drf-api-key"]
+            ),
+            run.Endpoint("drf-token", port, main_pid, "/bench/peers/drf-token", peers["drf-token"]),
+            run.Endpoint("knox", port, main_pid, "/bench/peers/knox", peers["knox"]),
+        ]
+        for e in endpoints:
+            overrides = {"API_KEY_LOCAL_CACHE": False} if e.port == previous_port else {}
+            e.queries = run.queries_per_request(e.path, e.headers, **overrides)
         print(
-            f"gunicorn 2 workers, PostgreSQL + Redis, {args.concurrency} client threads, "
-            f"{args.rounds} rounds x {args.seconds:.0f}s each, interleaved"
+            f"gunicorn 2 workers (sync), PostgreSQL + Redis, rate limiting on, {args.concurrency} client threads "
+            f"(a new connection per request), {args.rounds} rounds x {args.seconds:g} s, order rotated each round"
         )
-        keyed, baseline = compare(port, hot, args)
-        us_10 = lookup_cost_us([keys.digest(k) for k in plain] * 50)
-        print(
-            f"[10 keys]      /api/v1/me {keyed:8.0f} req/s   baseline {baseline:8.0f} req/s   "
-            f"ratio {keyed / baseline:.2f}"
-        )
-        log_off_row(port + 1, hot, args)
+        run.rounds(endpoints, args.rounds, args.seconds, args.concurrency)
+        ratios = run.table(endpoints, endpoints[0])
 
-        batch = []
-        for _ in range(args.keys - 10):
-            k = keys.generate("secret")
-            batch.append(
-                ApiKey(
-                    workspace=workspace,
-                    name="filler",
-                    digest=keys.digest(k),
-                    hint=keys.hint(k),
-                    scopes=["contacts:read"],
+        if args.keys:
+            from django.db import connection
+
+            from apikeys import keys
+            from apikeys.models import ApiKey
+
+            batch = []
+            for _ in range(args.keys - 10):
+                k = keys.generate("secret")
+                batch.append(
+                    ApiKey(
+                        workspace=workspace,
+                        name="filler",
+                        digest=keys.digest(k),
+                        hint=keys.hint(k),
+                        scopes=["contacts:read"],
+                    )
                 )
-            )
-        ApiKey.objects.bulk_create(batch, batch_size=5000)
-        from django.db import connection
+            ApiKey.objects.bulk_create(batch, batch_size=5000)
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE apikeys_apikey")
+            time.sleep(3)  # let PostgreSQL settle after the bulk insert before measuring
+            big = [
+                run.Endpoint("no auth (baseline)", port, main_pid, "/bench/baseline", {}),
+                run.Endpoint(f"parley, {args.keys} keys", port, main_pid, "/api/v1/me", auth),
+                run.Endpoint(f"previous, {args.keys} keys", previous_port, previous_pid, "/api/v1/me", auth),
+            ]
+            print(f"\nThe same with {args.keys} keys in the table:")
+            run.rounds(big, args.rounds, args.seconds, args.concurrency)
+            run.table(big, big[0])
 
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE apikeys_apikey")
-        time.sleep(3)  # let PostgreSQL settle after the bulk insert before measuring
-        keyed_big, baseline_big = compare(port, hot, args)
-        sample = list(ApiKey.objects.order_by("?").values_list("digest", flat=True)[:500])
-        us_big = lookup_cost_us(sample)
-        print(
-            f"[{args.keys} keys] /api/v1/me {keyed_big:8.0f} req/s   baseline {baseline_big:8.0f} req/s   "
-            f"ratio {keyed_big / baseline_big:.2f}"
+        actor = Actor.for_user(owner)
+        latencies, accepted = run.revocation_latency(
+            port,
+            lambda: factories.make_key(workspace, rate_limit="100000/h"),
+            lambda key: api_key_revoke(key=key, actor=actor),
+            args.revocations,
+            args.concurrency,
         )
         print(
-            f"uncached key lookup (one indexed query): {us_10:.0f} us at 10 keys, {us_big:.0f} us at {args.keys} keys "
-            f"({(us_big / us_10 - 1) * 100:+.0f} %)"
+            f"\nRevocation: api_key_revoke returning -> first 401 on the server (2 workers, {args.concurrency} "
+            f"client threads on the key), {args.revocations} revocations; "
+            f"requests started after it returned and accepted: {accepted}"
         )
-        print(f"key-authenticated throughput at {args.keys} vs 10 keys: {(keyed_big / keyed - 1) * 100:+.1f} %")
-
-        from django.core.cache import cache
-
-        from apikeys.selectors import api_key_lookup
-
-        client = cache.raw_client()  # type: ignore[attr-defined]  # FailoverRedisCache (REDIS_URL is set)
-        digest = keys.digest(hot)
+        run.histogram(latencies)
         print(
-            f"in-process: Redis PING round trip {median_us(client.ping):.0f} us; "
-            "cached key check (lookup + rate-limit count, one Lua call) "
-            f"{median_us(lambda: api_key_lookup(digest)):.0f} us"
+            f"keyed/baseline ratio: {ratios['parley /api/v1/me']:.2f} (drf-api-key {ratios['drf-api-key']:.2f}, "
+            f"drf-token {ratios['drf-token']:.2f}, knox {ratios['knox']:.2f})"
         )
     finally:
-        server.terminate()
-        server.wait()
+        for server in servers:
+            server.terminate()
+            server.wait()
         from django.db import connections
 
+        from core.dbhealth import database_health
+
+        database_health.stop()
         connections.close_all()
         psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
 

@@ -4,7 +4,8 @@ On a key-cache hit ``/api/v1/me`` does no database work, so the baseline does no
 either: the ratio measures what the key check (lookup, checks, rate limit) costs.
 """
 
-from django.urls import path
+from django.conf import settings
+from django.urls import include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,3 +28,5 @@ class Baseline(APIView):
 
 
 urlpatterns = [path("bench/baseline", Baseline.as_view()), *real_urlpatterns]
+if settings.PEERS:  # type: ignore[misc]  # bench.settings
+    urlpatterns.insert(1, path("bench/peers/", include("bench.peers.urls")))

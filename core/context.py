@@ -58,6 +58,9 @@ class RequestState:
     key_id: int | None = None
     # (count, seconds left) when the key lookup already counted this request in Redis.
     counted: tuple[int, int] | None = None
+    # The key's digest when the lookup did not count the request (its record came from
+    # this process's memory, or from the database): the rate-limit step counts it. Never logged.
+    uncounted_key: str | None = None
     # Set once the rate-limit step ran; its headers go on the response.
     rate_limit: RateLimitUsage | None = None
     # The SPEC §3 code of the error answered, for the log line.

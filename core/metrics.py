@@ -31,7 +31,7 @@ AUTH_FAILURES = Counter(
 RATE_LIMITED = Counter("parley_rate_limited_total", "Requests answered 429 rate_limited, by route.", ["route"])
 KEY_CACHE_LOOKUPS = Counter(
     "parley_key_cache_lookups_total",
-    "API key lookups: hit (Redis), miss (read the database), bypass (no Redis).",
+    "API key lookups: local (held by the process), hit (Redis), miss (read the database), bypass (no Redis).",
     ["result"],
 )
 WEBHOOK_DELIVERIES = Counter(

@@ -12,6 +12,8 @@ from rest_framework.test import APIClient
 from accounts.models import Plan, Role
 from apikeys import usage
 from apikeys.cache import key_cache
+from apikeys.localcache import local_keys
+from apikeys.throttling import local_counts
 from core.dbhealth import database_health
 from tests import factories
 
@@ -30,6 +32,8 @@ def _clean_cache():
     """Every test starts with empty rate-limit counters, key cache and request log buffer."""
     cache.clear()
     usage.buffer.reset()
+    local_keys.forget()
+    local_counts.forget()
     yield
     key_cache.forget_pending()
     usage.buffer.reset()  # nothing left for the exit hand-off to store after the test database is gone

@@ -6,11 +6,13 @@ the shared Redis, exactly as production app hosts share PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -64,11 +66,17 @@ def start_server(*, workers: int = 1, env: dict[str, str] | None = None) -> tupl
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    # Drained all along: a server that logs more than the pipe holds (64 KiB of 4xx warnings
+    # under load) would otherwise block on its next write and stop answering.
+    tail: collections.deque[bytes] = collections.deque(maxlen=64)
+    drain = threading.Thread(target=lambda: tail.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]  # stderr=PIPE above
+    drain.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]  # stderr=PIPE above
+            drain.join(timeout=5)
+            raise RuntimeError(f"gunicorn exited: {b''.join(tail).decode()[-2000:]}")
         try:
             if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return proc, url

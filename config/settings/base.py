@@ -346,6 +346,17 @@ API_REQUEST_LOG_BACKGROUND = env_bool("API_REQUEST_LOG_BACKGROUND", True)
 API_REQUEST_LOG_FLUSH_SECONDS = float(os.environ.get("API_REQUEST_LOG_FLUSH_SECONDS", "0.5"))
 API_REQUEST_LOG_BATCH = int(os.environ.get("API_REQUEST_LOG_BATCH", "100"))
 API_REQUEST_LOG_RECLAIM_SECONDS = float(os.environ.get("API_REQUEST_LOG_RECLAIM_SECONDS", "30"))
+# With Redis: each process also holds key records in memory, invalidated by Redis'
+# client-side-caching pushes (apikeys/localcache.py); off = one Redis call per request.
+API_KEY_LOCAL_CACHE = env_bool("API_KEY_LOCAL_CACHE", True)
+# The Redis the tracking connection uses (default: REDIS_URL; tests point it through a proxy).
+API_KEY_TRACKING_URL = os.environ.get("API_KEY_TRACKING_URL", "")
+# Rate limits of keys held in memory are counted per process and added to Redis every
+# API_RATE_LIMIT_BATCH requests or API_RATE_LIMIT_FLUSH_MS ms (overshoot at most
+# processes x batch); API_RATE_LIMIT_EXACT counts every request in Redis (apikeys/throttling.py).
+API_RATE_LIMIT_BATCH = int(os.environ.get("API_RATE_LIMIT_BATCH", "50"))
+API_RATE_LIMIT_FLUSH_MS = int(os.environ.get("API_RATE_LIMIT_FLUSH_MS", "50"))
+API_RATE_LIMIT_EXACT = env_bool("API_RATE_LIMIT_EXACT", False)
 
 # --- Leaked keys (SPEC §11): GitHub's secret-scanning partner endpoint, /api/secret-scanning/github.
 # Where GitHub publishes the keys that sign its reports, and the per-IP limit of that endpoint.

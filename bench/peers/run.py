@@ -1,0 +1,220 @@
+"""The benchmark's measurements: load rounds per endpoint, worker CPU, queries, revocation latency."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TICKS = 100  # clock ticks per second in /proc/<pid>/stat (USER_HZ)
+
+
+@dataclass
+class Endpoint:
+    name: str
+    port: int
+    master: int  # gunicorn master pid (its workers are measured)
+    path: str
+    headers: dict[str, str]
+    rates: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)
+    queries: float = 0.0
+
+
+def workers_cpu(master: int) -> float:
+    """Seconds of CPU the master's worker processes have used."""
+    pids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True, check=False)
+    total = 0
+    for pid in pids.stdout.split():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def drive(endpoint: Endpoint, seconds: float, concurrency: int) -> None:
+    """One round: ``concurrency`` client threads for ``seconds``; records req/s, latencies, worker CPU."""
+    count = [0] * concurrency
+    errors = [0] * concurrency
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    deadline = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=5)
+            conn.request("GET", endpoint.path, headers=endpoint.headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            latencies[i].append(time.perf_counter() - started)
+            if response.status == 200:
+                count[i] += 1
+            else:
+                errors[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    cpu_before = workers_cpu(endpoint.master)
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    cpu = workers_cpu(endpoint.master) - cpu_before
+    if sum(errors):
+        raise SystemExit(f"{sum(errors)} non-200 answers on {endpoint.name} ({endpoint.path})")
+    done = sum(count)
+    endpoint.rates.append(done / elapsed)
+    endpoint.cpu_us.append(cpu / done * 1e6)
+    for samples in latencies:
+        endpoint.latencies.extend(samples)
+
+
+def rounds(endpoints: list[Endpoint], n: int, seconds: float, concurrency: int) -> None:
+    """``n`` rounds over every endpoint, the order rotated each round (no endpoint always goes first)."""
+    for endpoint in endpoints:  # warm up: caches filled, connections made
+        drive(endpoint, 0.5, concurrency)
+        endpoint.rates.clear()
+        endpoint.cpu_us.clear()
+        endpoint.latencies.clear()
+    for r in range(n):
+        for endpoint in endpoints[r % len(endpoints) :] + endpoints[: r % len(endpoints)]:
+            drive(endpoint, seconds, concurrency)
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
+    """Print one line per endpoint; returns the median ratio of each to the baseline."""
+    base = statistics.median(baseline.rates)
+    base_cpu = statistics.median(baseline.cpu_us)
+    ratios = {}
+    print(
+        f"{'endpoint':28} {'req/s per round':34} {'median':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'CPU us/req':>10} {'+CPU':>6} {'queries':>7}"
+    )
+    for e in endpoints:
+        median = statistics.median(e.rates)
+        ratios[e.name] = median / base
+        cpu = statistics.median(e.cpu_us)
+        per_round = " ".join(f"{x:.0f}" for x in e.rates)
+        print(
+            f"{e.name:28} {per_round:34} {median:7.0f} {median / base:6.2f} {pct(e.latencies, 0.5):7.2f} "
+            f"{pct(e.latencies, 0.99):7.2f} {cpu:10.0f} {cpu - base_cpu:+6.0f} {e.queries:7.1f}"
+        )
+    return ratios
+
+
+def queries_per_request(path: str, headers: dict[str, str], n: int = 50, **overrides: Any) -> float:
+    """Queries per request, in this process, through Django's WSGI handler (after a warm-up)."""
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    app = get_wsgi_application()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
+    }
+
+    def call() -> None:
+        body = app({**environ, "wsgi.input": io.BytesIO(b"")}, lambda *args: None)  # type: ignore[arg-type]  # no writer needed
+        b"".join(body)
+        body.close()
+
+    with override_settings(**overrides):
+        for _ in range(5):
+            call()
+        time.sleep(0.3)  # the tracking connection is up: warm requests are what is counted
+        for _ in range(5):
+            call()
+        with CaptureQueriesContext(connection) as captured:
+            for _ in range(n):
+                call()
+    return len(captured.captured_queries) / n
+
+
+def revocation_latency(
+    port: int, make_key: Callable[[], tuple[Any, str]], revoke: Callable[[Any], object], trials: int, concurrency: int
+) -> tuple[list[float], int]:
+    """Under load on both workers: ms from ``revoke`` returning to the first 401 answered, per trial,
+    and how many requests started after it returned were accepted (should be 0)."""
+    current = [""]
+    log: list[tuple[str, float, float, int]] = []  # key, started, finished, status
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            plain = current[0]
+            if not plain:
+                time.sleep(0.001)
+                continue
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/api/v1/me", headers={"Authorization": f"Bearer {plain}"})
+            status = conn.getresponse().status
+            conn.close()
+            log.append((plain, started, time.perf_counter(), status))
+
+    threads = [threading.Thread(target=hammer) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    latencies, accepted = [], 0
+    try:
+        for _ in range(trials):
+            key, plain = make_key()
+            current[0] = plain
+            deadline = time.perf_counter() + 2
+            while time.perf_counter() < deadline and sum(1 for k, *_, s in log[-30:] if k == plain and s == 200) < 6:
+                time.sleep(0.001)
+            revoke(key)
+            returned = time.perf_counter()
+            deadline = returned + 2
+            first = None
+            while first is None and time.perf_counter() < deadline:
+                first = next((f for k, _, f, s in log[-30:] if k == plain and s == 401), None)
+                time.sleep(0.0005)
+            time.sleep(0.01)
+            latencies.append(max(0.0, (first or deadline) - returned) * 1000)
+            accepted += sum(1 for k, s0, _, s in log[-60:] if k == plain and s0 > returned and s == 200)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    return latencies, accepted
+
+
+def histogram(latencies: list[float]) -> None:
+    edges = [0.5, 1, 2, 5, 10, 20, 50, 100, float("inf")]
+    low = 0.0
+    for high in edges:
+        n = sum(1 for x in latencies if low <= x < high)
+        label = f"{low:g}-{high:g} ms" if high != float("inf") else f">= {low:g} ms"
+        print(f"  {label:>12} {n:4d} {'#' * (n * 60 // max(1, len(latencies)))}")
+        low = high
+    print(
+        f"  median {statistics.median(latencies):.2f} ms, p99 {pct([x / 1000 for x in latencies], 0.99):.2f} ms, "
+        f"max {max(latencies):.2f} ms over {len(latencies)} revocations"
+    )
