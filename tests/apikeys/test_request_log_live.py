@@ -93,17 +93,23 @@ def redis_client():
 def test_a_consumer_that_read_entries_and_died_has_them_taken_over(transactional_db, settings):
     key, plain = make_key()
     client = APIClient()
-    answered = [
-        client.get(CONTACTS, HTTP_AUTHORIZATION=f"Bearer {plain}", REMOTE_ADDR="203.0.113.5")["X-Request-Id"]
-        for _ in range(30)
-    ]
-    usage.flush(drain_after=False)  # in the stream, nobody has read them
+
+    def calls(n: int) -> list[str]:
+        return [
+            client.get(CONTACTS, HTTP_AUTHORIZATION=f"Bearer {plain}", REMOTE_ADDR="203.0.113.5")["X-Request-Id"]
+            for _ in range(n)
+        ]
+
+    answered = calls(10)
+    usage.flush(drain_after=False)  # one stream message of 10 entries, nobody has read it
+    answered += calls(20)
+    usage.flush(drain_after=False)  # a second one, of 20
     redis = redis_client()
     stream = usage.stream_name()
     redis.xgroup_create(stream, usage.GROUP, id="0", mkstream=True)
-    # A consumer reads 10, stores 4 of them, and dies before acknowledging any.
-    read = redis.xreadgroup(usage.GROUP, "dead-worker", {stream: ">"}, count=10)[0][1]
-    usage.store([usage.Entry.from_json(fields[b"e"]) for _, fields in read[:4]])
+    # A consumer reads the first message, stores 4 of its 10 entries, and dies before acknowledging it.
+    [(_, fields)] = redis.xreadgroup(usage.GROUP, "dead-worker", {stream: ">"}, count=1)[0][1]
+    usage.store(usage.decode_message(fields)[:4])
 
     assert usage.drain(consumer="live-worker") == 20  # the others; the dead one's are not idle long enough yet
     assert ApiRequestLog.objects.count() == 24
