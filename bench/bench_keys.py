@@ -160,6 +160,12 @@ def main() -> None:
         cwd=ROOT,
         env=os.environ,
     )
+    # The task worker, as production runs beside the web servers: it drains the request log.
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay"],
+        cwd=ROOT,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+    )
     try:
         time.sleep(2.5)
         print(
@@ -218,7 +224,9 @@ def main() -> None:
         )
     finally:
         server.terminate()
+        worker.terminate()
         server.wait()
+        worker.wait()
         from django.db import connections
 
         connections.close_all()
