@@ -29,7 +29,10 @@ API_PREFIX = "/api/v1/"
 
 def logged_path(request: HttpRequest) -> str:
     """The path with the query's parameter names and no values: ``/api/v1/contacts?cursor=&limit=``."""
-    names = [name for name, _ in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)]
+    query_string = request.META.get("QUERY_STRING", "")
+    if not query_string:
+        return redact(request.path)
+    names = [name for name, _ in parse_qsl(query_string, keep_blank_values=True)]
     query = "&".join(f"{quote(name, safe='')}=" for name in names)
     return redact(request.path + (f"?{query}" if query else ""))
 

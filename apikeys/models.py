@@ -191,7 +191,8 @@ class ApiRequestLog(models.Model):
     MAX_USER_AGENT_LENGTH = 300
 
     entry_id = models.UUIDField(unique=True, editable=False)
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="request_logs")
+    # No index of its own: apikeys_log_key_time (api_key, -created_at) serves the key's lookups.
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="request_logs", db_index=False)
     created_at = models.DateTimeField()
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=MAX_PATH_LENGTH)

@@ -5,9 +5,11 @@ stale-keys digest (``apikeys.reminders``; each e-mail is claimed by a unique row
 several worker hosts, a restart or the cron command beside it send nothing twice), and
 the request log's retention (``apikeys.usage.request_log_prune``).
 
-``request_log_care`` runs every ``REQUEST_LOG_CARE_INTERVAL``: it drains the request
-log's Redis stream (what no web process drained: they all died, or none had traffic since)
-and mails the new-network alerts that are due (``apikeys.reminders.key_network_alerts_send``).
+``request_log_care`` runs every ``REQUEST_LOG_CARE_INTERVAL``: it makes sure the worker
+process drains the request log's Redis stream about once a second on a thread of its own
+(``apikeys.usage.drainer``: the first run in a process starts it, so the worker, not the
+web processes, does the storing), drains once itself, and mails the new-network alerts that
+are due (``apikeys.reminders.key_network_alerts_send``).
 
 Like the webhooks sweep both keep themselves scheduled: each run enqueues the next, and
 ``migrate`` and every webhooks sweep make sure one is queued (a run still "running"
@@ -44,6 +46,7 @@ def key_care() -> dict[str, int]:
 @task()
 def request_log_care() -> dict[str, int]:
     try:
+        usage.drainer.ensure_started()
         return {"drained": usage.drain(), "network_alerts": key_network_alerts_send()}
     finally:
         request_log_care_ensure_scheduled(from_task=True)

@@ -1,19 +1,22 @@
 """The per-key request log, buffered: no database write on the request path (issue #19).
 
 ``record`` (called by ``apikeys.middleware.RequestLogMiddleware`` for every ``/api/v1/``
-request made with a known key) appends an ``Entry`` to this process's buffer, a list
-behind a lock: no I/O at all. A thread of the process hands the buffer off every
+request made with a known key) appends an ``Entry`` (a tuple) to this process's buffer, a
+list behind a lock: no I/O at all, not even for its id (``entry_ids``: a random per-process
+prefix and a counter, a valid UUID). A thread of the process hands the buffer off every
 ``API_REQUEST_LOG_FLUSH_SECONDS`` (0.5 s) or as soon as ``API_REQUEST_LOG_BATCH`` (100)
-entries wait, and once more when the process exits (``atexit``, gunicorn's
-``worker_exit``):
+entries wait, and once more when the process exits (``atexit``, gunicorn's ``worker_exit``):
 
-- with Redis (``REDIS_URL``), to a Redis stream, one pipeline per hand-off. Every process
-  that records also drains the stream on a second thread, about once a second:
-  ``XREADGROUP`` in one consumer group, ``store``, then ``XACK``/``XDEL``. Entries a
-  consumer read and never acknowledged (it died, or the database refused the batch) are
-  read again: its own at its next drain, a dead one's by another consumer's
-  ``XAUTOCLAIM`` once idle for ``API_REQUEST_LOG_RECLAIM_SECONDS``. The task worker's
-  ``request_log_care`` drains too, every minute, so entries never wait on web traffic.
+- with Redis (``REDIS_URL``), to a Redis stream: one ``XADD`` per hand-off, its message a
+  JSON array of up to 100 entries. The task worker (``manage.py db_worker``) drains the
+  stream about once a second on a thread of its own (``drainer``, started by the first
+  ``request_log_care`` the worker runs): ``XREADGROUP`` in one consumer group, ``store``,
+  then ``XACK``/``XDEL``. Messages a consumer read and never acknowledged (it died, or the
+  database refused the batch) are read again: its own at its next drain, a dead one's by
+  another consumer's ``XAUTOCLAIM`` once idle for ``API_REQUEST_LOG_RECLAIM_SECONDS``. A web
+  process drains only when the stream's oldest entry has waited
+  ``API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS`` (10 s: no worker runs, or it is stuck), so
+  entries never wait for a worker forever.
 - without Redis, or when Redis does not answer at hand-off: ``store`` straight into the
   database (from the hand-off thread; a database that is down leaves the entries in the
   buffer for the next hand-off, up to ``MAX_BUFFERED`` of them).
@@ -28,12 +31,24 @@ between storing and acknowledging) is stored once, and the counts that go with i
 key's networks (an IPv4 /24, an IPv6 /48): a key's first use from a network it has not
 used for ``KeyNetwork.NEW_AFTER`` writes an audit event and marks the network
 ``alert_pending``, which ``apikeys.reminders.key_network_alerts_send`` mails.
+
+Where the cost went, before this design (profiled under ``bench/bench_keys.py
+--concurrency 4``, gunicorn 2 workers, per-thread CPU from ``/proc/<pid>/task``): each web
+worker's drain thread took 5 to 6 % of a core and its hand-off thread 1.5 % (building each
+entry's JSON from a dataclass with ``asdict``: 17 µs an entry; one ``XADD`` per entry), the
+middleware 21 µs a request in-process (``uuid4``'s ``os.urandom``, the dataclass), and
+PostgreSQL 2 to 3 % of a core for the inserts (five indexes, a ``SELECT`` of every batch's ids
+before inserting it). The drain threads also held the worker's GIL in the middle of its
+requests. Now (same script, in-process) the middleware takes 11 µs a request and the hand-off
+3 µs an entry, one ``XADD`` per hand-off; the storing (about 90 µs of wall time an entry, in
+batches of up to 1,000) runs in the task worker, a process of its own.
 """
 
 from __future__ import annotations
 
 import atexit
 import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -42,9 +57,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.exceptions
 from django.conf import settings
@@ -73,11 +88,15 @@ logger = logging.getLogger("parley.apikeys.usage")
 
 # Entries a process keeps while nothing takes them (database and Redis both down); older go first.
 MAX_BUFFERED = 50_000
-# What the stream holds at most while nothing drains it (the database down for hours): a
-# bound on Redis's memory (about 400 bytes an entry); the oldest go first.
-STREAM_MAX_ENTRIES = 1_000_000
+# What the stream holds at most while nothing drains it (the database down for hours): a bound
+# on Redis's memory. A message is one hand-off of at most API_REQUEST_LOG_BATCH (100) entries of
+# about 300 bytes; the oldest go first.
+STREAM_MAX_MESSAGES = 20_000
+# The task worker's drain: every second, at most this many messages stored per transaction.
 DRAIN_INTERVAL = 1.0
-DRAIN_BATCH = 500
+DRAIN_MESSAGES = 10
+# How often a web process looks at the age of the stream's oldest entry (its fallback drain).
+FALLBACK_CHECK_INTERVAL = 2.0
 GROUP = "store"
 WARN_INTERVAL = 60.0
 
@@ -96,14 +115,17 @@ REFUSED_CODES = DEAD_KEY_CODES | {
 }
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One recorded request (``logged``), or a use that only moves last used (the widget's keys)."""
+class Entry(NamedTuple):
+    """One recorded request (``logged``), or a use that only moves last used (the widget's keys).
 
-    entry_id: str
+    A tuple, made once per request and serialized as a JSON array: the cheapest thing to
+    make on the request path and to hand off.
+    """
+
+    entry_id: str  # 32 hex digits (a UUID), unique: see new_entry_id
     key_id: int
     at: float  # unix seconds
-    ip: str | None
+    ip: str | None  # canonical (core.net.client_ip), or None
     logged: bool = True
     method: str = ""
     path: str = ""
@@ -112,13 +134,6 @@ class Entry:
     user_agent: str = ""
     duration_ms: float = 0.0
     request_id: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> Entry:
-        return cls(**json.loads(raw))
 
     @property
     def used(self) -> bool:
@@ -144,18 +159,35 @@ def network_of(ip: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def _valid_ip(ip: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(ip))
-    except ValueError:
-        return None
+class _EntryIds:
+    """Entry ids without a system call per request: a random per-process prefix and a counter.
+
+    The result is a valid version-4 UUID (version and variant bits set): 60 random bits
+    drawn when the process starts (and again in a forked child), then a 62-bit counter,
+    so two processes share a prefix with a chance of about n² / 2⁶¹ for n processes.
+    """
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        prefix = int.from_bytes(os.urandom(8)) & ~(0xF << 12) | (0x4 << 12)  # the version nibble: 4
+        self._prefix = f"{prefix:016x}"
+        self._counter = itertools.count()  # next() on it is atomic under the GIL
+
+    def next(self) -> str:
+        return f"{self._prefix}{(1 << 63) | (next(self._counter) & COUNTER_MASK):016x}"  # variant bits 10
+
+
+COUNTER_MASK = (1 << 62) - 1
+entry_ids = _EntryIds()
 
 
 # --- recording (the request path: memory only)
 
 
 class RequestLogBuffer:
-    """This process's entries waiting for their hand-off, and the two threads that move them."""
+    """This process's entries waiting for their hand-off, and the threads that move them."""
 
     def __init__(self) -> None:
         self._entries: list[Entry] = []
@@ -166,16 +198,16 @@ class RequestLogBuffer:
         self._stop = threading.Event()
         self._dropped = 0
         self._last_warning = -WARN_INTERVAL
-        self.consumer = ""
 
     def add(self, entry: Entry) -> None:
         with self._lock:
             self._entries.append(entry)
-            self._bound()
+            if len(self._entries) > MAX_BUFFERED:
+                self._bound()
             full = len(self._entries) >= settings.API_REQUEST_LOG_BATCH
         if full:
             self._wake.set()
-        if settings.API_REQUEST_LOG_BACKGROUND and self._pid != os.getpid():
+        if self._pid != os.getpid() and settings.API_REQUEST_LOG_BACKGROUND:
             self._start()
 
     def take(self) -> list[Entry]:
@@ -203,7 +235,7 @@ class RequestLogBuffer:
         """Forget what is buffered: a forked child must not store its parent's entries (nor a test another's)."""
         with self._lock:
             self._entries = []
-        self._pid, self._threads, self.consumer = 0, [], ""
+        self._pid, self._threads = 0, []
 
     def _start(self) -> None:
         with self._lock:
@@ -211,10 +243,9 @@ class RequestLogBuffer:
                 return
             self._pid = os.getpid()
             self._stop = threading.Event()
-            self.consumer = f"{socket.gethostname()}:{self._pid}:{uuid.uuid4().hex[:6]}"
             self._threads = [
                 threading.Thread(target=self._hand_off_loop, name="parley-request-log", daemon=True),
-                threading.Thread(target=self._drain_loop, name="parley-request-log-drain", daemon=True),
+                threading.Thread(target=self._fallback_drain_loop, name="parley-request-log-drain", daemon=True),
             ]
         for thread in self._threads:
             thread.start()
@@ -233,16 +264,16 @@ class RequestLogBuffer:
         finally:
             connections.close_all()  # this thread's own
 
-    def _drain_loop(self) -> None:
+    def _fallback_drain_loop(self) -> None:
+        """A web process drains only what the task worker left waiting (none runs, or it is down)."""
         stop = self._stop
         try:
-            while not stop.wait(DRAIN_INTERVAL):
-                if not stream_enabled():
-                    continue
+            while not stop.wait(FALLBACK_CHECK_INTERVAL):
                 try:
-                    close_old_connections()
-                    if database_health.is_up():
-                        drain()
+                    if oldest_waiting_seconds() >= settings.API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS:
+                        close_old_connections()
+                        if database_health.is_up():
+                            drain()
                 except Exception:
                     logger.exception("Request log drain failed")
         finally:
@@ -265,7 +296,12 @@ class RequestLogBuffer:
 
 
 buffer = RequestLogBuffer()
-os.register_at_fork(after_in_child=buffer.after_fork)
+
+
+def _after_fork() -> None:
+    buffer.after_fork()
+    drainer.after_fork()
+    entry_ids.renew()
 
 
 def record(entry: Entry) -> None:
@@ -286,24 +322,25 @@ def new_entry(
     request_id: str,
 ) -> Entry:
     return Entry(
-        entry_id=uuid.uuid4().hex,
-        key_id=key_id,
-        at=time.time(),
-        ip=_valid_ip(ip),
-        method=method[:10],
-        path=path[: ApiRequestLog.MAX_PATH_LENGTH],
-        status=status,
-        error_code=error_code[:64],
-        user_agent=user_agent[: ApiRequestLog.MAX_USER_AGENT_LENGTH],
-        duration_ms=round(duration_ms, 2),
-        request_id=request_id[:64],
+        entry_ids.next(),
+        key_id,
+        time.time(),
+        ip or None,
+        True,
+        method[:10],
+        path[: ApiRequestLog.MAX_PATH_LENGTH],
+        status,
+        error_code[:64],
+        user_agent[: ApiRequestLog.MAX_USER_AGENT_LENGTH],
+        round(duration_ms, 2),
+        request_id[:64],
     )
 
 
 def key_used(*, key_id: int, ip: str) -> None:
     """A use outside ``/api/v1/`` (a widget's publishable key): it moves last used, and is not logged."""
     if settings.API_REQUEST_LOG:
-        buffer.add(Entry(entry_id=uuid.uuid4().hex, key_id=key_id, at=time.time(), ip=_valid_ip(ip), logged=False))
+        buffer.add(Entry(entry_ids.next(), key_id, time.time(), ip or None, False))
 
 
 # --- the hand-off
@@ -325,8 +362,8 @@ def stream_name() -> str:
 def flush(*, drain_after: bool = True) -> int:
     """Hand off what this process buffered, now; then (with Redis) drain the stream until empty.
 
-    Returns how many entries left the buffer. The hand-off thread calls it every 0.5 s;
-    the test suite calls it to see the log at once.
+    Returns how many entries left the buffer. The hand-off thread calls it every 0.5 s
+    (without the drain); the test suite calls it to see the log at once.
     """
     entries = buffer.take()
     if entries:
@@ -336,13 +373,35 @@ def flush(*, drain_after: bool = True) -> int:
     return len(entries)
 
 
+def encode_batch(entries: Sequence[Entry]) -> str:
+    """Stream messages carry a batch each: one JSON array of the entries' arrays."""
+    return json.dumps(entries, separators=(",", ":"))
+
+
+def decode_message(fields: dict[Any, Any]) -> list[Entry]:
+    """The entries of one stream message (``TypeError``/``ValueError`` when it is not ours)."""
+    raw = fields.get(b"b") or fields.get("b")
+    if raw is not None:
+        return [Entry(*row) for row in json.loads(raw)]
+    raw = fields.get(b"e") or fields.get("e")  # one entry as an object: the release before batches
+    if raw is not None:
+        return [Entry(**json.loads(raw))]
+    raise ValueError("no request log entries in this message")
+
+
 def _hand_off(entries: list[Entry]) -> None:
     cache = _redis()
     if cache is not None and cache.is_up:
         try:
+            size = max(1, settings.API_REQUEST_LOG_BATCH)
             pipe = cache.raw_client().pipeline(transaction=False)
-            for entry in entries:
-                pipe.xadd(stream_name(), {"e": entry.to_json()}, maxlen=STREAM_MAX_ENTRIES, approximate=True)
+            for i in range(0, len(entries), size):
+                pipe.xadd(
+                    stream_name(),
+                    {"b": encode_batch(entries[i : i + size])},
+                    maxlen=STREAM_MAX_MESSAGES,
+                    approximate=True,
+                )
             pipe.execute()
             return
         except REDIS_ERRORS as exc:
@@ -357,13 +416,80 @@ def _hand_off(entries: list[Entry]) -> None:
 # --- the drain (Redis)
 
 
+class Drainer:
+    """The task worker's drain thread: started by the first ``request_log_care`` the process runs."""
+
+    def __init__(self) -> None:
+        self._pid = 0
+        self._lock = threading.Lock()
+
+    def ensure_started(self) -> bool:
+        """Start this process's drain thread unless it runs; ``True`` when it was started."""
+        if not (settings.API_REQUEST_LOG_BACKGROUND and stream_enabled()):
+            return False
+        with self._lock:
+            if self._pid == os.getpid():
+                return False
+            self._pid = os.getpid()
+        threading.Thread(target=self._loop, name="parley-request-log-drain", daemon=True).start()
+        return True
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                time.sleep(DRAIN_INTERVAL)
+                try:
+                    close_old_connections()
+                    if database_health.is_up():
+                        drain()
+                except Exception:  # the thread must outlive any one failure
+                    logger.exception("Request log drain failed")
+        finally:
+            connections.close_all()
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+
+
+drainer = Drainer()
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def oldest_waiting_seconds() -> float:
+    """How long the oldest entry in the stream has waited (0 when it is empty, or without Redis)."""
+    cache = _redis()
+    if cache is None or not cache.is_up:
+        return 0.0
+    try:
+        oldest = cache.raw_client().xrange(stream_name(), count=1)
+    except REDIS_ERRORS as exc:
+        cache.mark_down(exc)
+        return 0.0
+    if not oldest:
+        return 0.0
+    added_ms = int(_decode(oldest[0][0]).split("-")[0])
+    return max(0.0, time.time() - added_ms / 1000)
+
+
+_consumer: tuple[int, str] = (0, "")
+
+
+def consumer_name() -> str:
+    """This process's name in the consumer group: host, pid and a random tail (pids are reused)."""
+    global _consumer  # one name per process, made again after a fork
+    if _consumer[0] != os.getpid():
+        _consumer = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}")
+    return _consumer[1]
+
+
 def drain(*, consumer: str | None = None) -> int:
     """Store what waits in the stream: this consumer's unacknowledged entries first, then dead
-    consumers' idle ones (``XAUTOCLAIM``), then new ones; returns how many were acknowledged."""
+    consumers' idle ones (``XAUTOCLAIM``), then new ones; returns how many entries were acknowledged."""
     cache = _redis()
     if cache is None:
         return 0
-    consumer = consumer or buffer.consumer or f"{socket.gethostname()}:{os.getpid()}"
+    consumer = consumer or consumer_name()
     client = cache.raw_client()
     stream = stream_name()
     done = 0
@@ -373,7 +499,7 @@ def drain(*, consumer: str | None = None) -> int:
         idle_ms = int(settings.API_REQUEST_LOG_RECLAIM_SECONDS * 1000)
         start: str | bytes = "0-0"
         while True:
-            start, claimed, _ = client.xautoclaim(stream, GROUP, consumer, idle_ms, start, count=DRAIN_BATCH)
+            start, claimed, _ = client.xautoclaim(stream, GROUP, consumer, idle_ms, start, count=DRAIN_MESSAGES)
             done += _store_and_ack(client, stream, claimed)
             if _decode(start) == "0-0" or not claimed:
                 break
@@ -396,7 +522,7 @@ def _ensure_group(client: Any, stream: str) -> None:
 def _drain_from(client: Any, stream: str, consumer: str, start: str) -> int:
     done = 0
     while True:
-        answer = client.xreadgroup(GROUP, consumer, {stream: start}, count=DRAIN_BATCH)
+        answer = client.xreadgroup(GROUP, consumer, {stream: start}, count=DRAIN_MESSAGES)
         messages = answer[0][1] if answer else []
         if not messages:
             return done
@@ -409,15 +535,14 @@ def _decode(value: str | bytes) -> str:
 
 def _store_and_ack(client: Any, stream: str, messages: Sequence[tuple[Any, dict[Any, Any]]]) -> int:
     ids = [message_id for message_id, _ in messages]
-    entries = []
+    entries: list[Entry] = []
     for message_id, fields in messages:
         if not fields:  # deleted from the stream while still pending: stored already
             continue
-        raw = fields.get(b"e") or fields.get("e") or ""
         try:
-            entries.append(Entry.from_json(raw))
+            entries += decode_message(fields)
         except (TypeError, ValueError):  # not ours (another release's format): acknowledged and dropped
-            logger.warning("Dropping an unreadable request log entry %s", _decode(message_id))
+            logger.warning("Dropping an unreadable request log message %s", _decode(message_id))
     if entries:
         store(entries)  # a database error leaves them unacknowledged: read again at the next drain
     if ids:
@@ -425,7 +550,7 @@ def _store_and_ack(client: Any, stream: str, messages: Sequence[tuple[Any, dict[
         pipe.xack(stream, GROUP, *ids)
         pipe.xdel(stream, *ids)
         pipe.execute()
-    return len(ids)
+    return len(entries)
 
 
 # --- storing a batch (the database)
@@ -436,27 +561,31 @@ def store(entries: Iterable[Entry]) -> int:
 
     Entries already stored (same ``entry_id``) and entries of keys that no longer exist are
     skipped, in the same transaction that counts the rows it inserts, so the daily counts
-    and network counters agree with the log. Two processes storing the same batch at once:
-    the second's insert fails on the unique ``entry_id`` and it tries again, skipping them.
+    and network counters agree with the log. A batch is first inserted as it is (the usual
+    case: none of it is stored yet); only when that meets the unique ``entry_id`` (a batch
+    read again after a consumer died between storing and acknowledging, or stored by two
+    processes at once) is it tried again, skipping the ids already present.
     """
     batch = list(entries)
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return _store(batch)
+                return _store(batch, dedupe=attempt > 0)
         except IntegrityError:
             if attempt == 2:
                 raise
     return 0  # unreachable: the last attempt returns or raises
 
 
-def _store(entries: list[Entry]) -> int:
-    present = {
-        entry_id.hex
-        for entry_id in ApiRequestLog.objects.filter(
-            entry_id__in=[e.entry_id for e in entries if e.logged]
-        ).values_list("entry_id", flat=True)
-    }
+def _store(entries: list[Entry], *, dedupe: bool) -> int:
+    present: set[str] = set()
+    if dedupe:
+        present = {
+            entry_id.hex
+            for entry_id in ApiRequestLog.objects.filter(
+                entry_id__in=[e.entry_id for e in entries if e.logged]
+            ).values_list("entry_id", flat=True)
+        }
     keys = {
         key.pk: key for key in ApiKey.objects.filter(pk__in={e.key_id for e in entries}).select_related("workspace")
     }

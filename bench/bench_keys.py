@@ -1,8 +1,10 @@
 """Key-check benchmark (issue #23): Parley's check against no check and against its peers. Prints figures.
 
-Starts two gunicorns (2 sync workers each) on PostgreSQL + Redis with rate limiting
-on: one as configured (key records held per process) and one with
-``API_KEY_LOCAL_CACHE=0`` (the previous design: one Redis call a request). Drives, in
+Starts three gunicorns (2 sync workers each) on PostgreSQL + Redis with rate limiting
+on, and the task worker (``manage.py db_worker``, which stores the request log, as in
+production): one as configured (key records held per process), one with
+``API_KEY_LOCAL_CACHE=0`` (the previous design: one Redis call a request) and one with
+``API_REQUEST_LOG=0`` (what the request log costs). Drives, in
 rounds whose order rotates, the same body behind: no check (``/bench/baseline``),
 Parley's ``GET /api/v1/me`` on each server, and the peers of bench/peers/
 (djangorestframework-api-key with and without a DRF throttle on the shared cache,
@@ -109,14 +111,25 @@ def main() -> None:
     auth = {"Authorization": f"Bearer {hot}"}
     peers = make_credentials(owner)
 
-    port, previous_port = 18765, 18766
-    servers = [start_gunicorn(port), start_gunicorn(previous_port, API_KEY_LOCAL_CACHE="0")]
-    main_pid, previous_pid = servers[0].pid, servers[1].pid
+    port, previous_port, log_off_port = 18765, 18766, 18767
+    servers = [
+        start_gunicorn(port),
+        start_gunicorn(previous_port, API_KEY_LOCAL_CACHE="0"),
+        start_gunicorn(log_off_port, API_REQUEST_LOG="0"),
+    ]
+    main_pid, previous_pid, log_off_pid = (server.pid for server in servers)
+    # The task worker, as production runs beside the web servers: it stores the request log.
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay"],
+        cwd=ROOT,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+    )
     try:
         endpoints = [
             run.Endpoint("no auth (baseline)", port, main_pid, "/bench/baseline", {}),
             run.Endpoint("parley /api/v1/me", port, main_pid, "/api/v1/me", auth),
             run.Endpoint("parley, previous design", previous_port, previous_pid, "/api/v1/me", auth),
+            run.Endpoint("parley, request log off", log_off_port, log_off_pid, "/api/v1/me", auth),
             run.Endpoint("drf-api-key", port, main_pid, "/bench/peers/drf-api-key", peers["drf-api-key"]),
             run.Endpoint(
                 "drf-api-key + throttle", port, main_pid, "/bench/peers/drf-api-key-throttle", peers["drf-api-key"]
@@ -125,7 +138,10 @@ def main() -> None:
             run.Endpoint("knox", port, main_pid, "/bench/peers/knox", peers["knox"]),
         ]
         for e in endpoints:
-            overrides = {"API_KEY_LOCAL_CACHE": False} if e.port == previous_port else {}
+            overrides = {
+                previous_port: {"API_KEY_LOCAL_CACHE": False},
+                log_off_port: {"API_REQUEST_LOG": False},
+            }.get(e.port, {})
             e.queries = run.queries_per_request(e.path, e.headers, **overrides)
         print(
             f"gunicorn 2 workers (sync), PostgreSQL + Redis, rate limiting on, {args.concurrency} client threads "
@@ -184,7 +200,7 @@ def main() -> None:
             f"drf-token {ratios['drf-token']:.2f}, knox {ratios['knox']:.2f})"
         )
     finally:
-        for server in servers:
+        for server in [*servers, worker]:
             server.terminate()
             server.wait()
         from django.db import connections

@@ -35,18 +35,33 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-def start_server(*, workers: int = 1, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start gunicorn on a free port; returns the process and its base URL once it answers."""
-    port = free_port()
-    full_env = {
+def _server_env(env: dict[str, str] | None) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": database_url(),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "PYTHONUNBUFFERED": "1",
-        "API_REQUEST_LOG_BACKGROUND": "1",  # the request log's own thread, as in production
+        "API_REQUEST_LOG_BACKGROUND": "1",  # the request log's own threads, as in production
         **(env or {}),
     }
+
+
+def start_task_worker(*, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``manage.py db_worker`` on the test database, as production runs it; stop it with stop_server."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.2"],
+        cwd=ROOT,
+        env=_server_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_server(*, workers: int = 1, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn on a free port; returns the process and its base URL once it answers."""
+    port = free_port()
+    full_env = _server_env(env)
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
         [

@@ -338,8 +338,9 @@ API_KEY_CACHE_TTL = int(os.environ.get("API_KEY_CACHE_TTL", "60"))
 # rows are kept, and the buffer: each process hands what it recorded off every
 # API_REQUEST_LOG_FLUSH_SECONDS or API_REQUEST_LOG_BATCH entries, whichever comes first, from
 # a thread of its own (API_REQUEST_LOG_BACKGROUND; the test suite flushes by hand instead).
-# With Redis the batches go to a stream that every process drains; entries a dead process
-# had read and not stored are taken over after API_REQUEST_LOG_RECLAIM_SECONDS.
+# With Redis the batches go to a stream that the task worker drains (a web process drains only
+# entries that waited API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS: no worker runs); entries a dead
+# process had read and not stored are taken over after API_REQUEST_LOG_RECLAIM_SECONDS.
 API_REQUEST_LOG = env_bool("API_REQUEST_LOG", True)
 API_LOG_RETENTION_DAYS = int(os.environ.get("API_LOG_RETENTION_DAYS", "30"))
 API_REQUEST_LOG_BACKGROUND = env_bool("API_REQUEST_LOG_BACKGROUND", True)
@@ -357,6 +358,7 @@ API_KEY_TRACKING_URL = os.environ.get("API_KEY_TRACKING_URL", "")
 API_RATE_LIMIT_BATCH = int(os.environ.get("API_RATE_LIMIT_BATCH", "50"))
 API_RATE_LIMIT_FLUSH_MS = int(os.environ.get("API_RATE_LIMIT_FLUSH_MS", "50"))
 API_RATE_LIMIT_EXACT = env_bool("API_RATE_LIMIT_EXACT", False)
+API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS = float(os.environ.get("API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS", "10"))
 
 # --- Leaked keys (SPEC §11): GitHub's secret-scanning partner endpoint, /api/secret-scanning/github.
 # Where GitHub publishes the keys that sign its reports, and the per-IP limit of that endpoint.

@@ -36,7 +36,9 @@ pytestmark = [
 
 @pytest.fixture
 def two_servers(transactional_db):
-    servers = [start_server(env={"API_KEY_CACHE_TTL": "300"}) for _ in range(2)]
+    # LOG_LEVEL: no JSON line per request on the servers' stderr, a pipe nobody reads while they
+    # run; under the hammering below it filled and blocked them (every request then timed out).
+    servers = [start_server(env={"API_KEY_CACHE_TTL": "300", "LOG_LEVEL": "WARNING"}) for _ in range(2)]
     yield [url for _, url in servers]
     for proc, _ in servers:
         stop_server(proc)

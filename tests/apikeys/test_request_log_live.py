@@ -24,9 +24,10 @@ from rest_framework.test import APIClient
 
 from apikeys import usage
 from apikeys.models import ApiKeyDailyUsage, ApiRequestLog
+from apikeys.tasks import request_log_care_ensure_scheduled
 from tests import factories
 from tests.faults import FaultProxy
-from tests.live import start_server, stop_server
+from tests.live import start_server, start_task_worker, stop_server
 
 pytestmark = [
     pytest.mark.live,
@@ -93,17 +94,23 @@ def redis_client():
 def test_a_consumer_that_read_entries_and_died_has_them_taken_over(transactional_db, settings):
     key, plain = make_key()
     client = APIClient()
-    answered = [
-        client.get(CONTACTS, HTTP_AUTHORIZATION=f"Bearer {plain}", REMOTE_ADDR="203.0.113.5")["X-Request-Id"]
-        for _ in range(30)
-    ]
-    usage.flush(drain_after=False)  # in the stream, nobody has read them
+
+    def calls(n: int) -> list[str]:
+        return [
+            client.get(CONTACTS, HTTP_AUTHORIZATION=f"Bearer {plain}", REMOTE_ADDR="203.0.113.5")["X-Request-Id"]
+            for _ in range(n)
+        ]
+
+    answered = calls(10)
+    usage.flush(drain_after=False)  # one stream message of 10 entries, nobody has read it
+    answered += calls(20)
+    usage.flush(drain_after=False)  # a second one, of 20
     redis = redis_client()
     stream = usage.stream_name()
     redis.xgroup_create(stream, usage.GROUP, id="0", mkstream=True)
-    # A consumer reads 10, stores 4 of them, and dies before acknowledging any.
-    read = redis.xreadgroup(usage.GROUP, "dead-worker", {stream: ">"}, count=10)[0][1]
-    usage.store([usage.Entry.from_json(fields[b"e"]) for _, fields in read[:4]])
+    # A consumer reads the first message, stores 4 of its 10 entries, and dies before acknowledging it.
+    [(_, fields)] = redis.xreadgroup(usage.GROUP, "dead-worker", {stream: ">"}, count=1)[0][1]
+    usage.store(usage.decode_message(fields)[:4])
 
     assert usage.drain(consumer="live-worker") == 20  # the others; the dead one's are not idle long enough yet
     assert ApiRequestLog.objects.count() == 24
@@ -177,6 +184,58 @@ def drain_all(settings) -> None:
     settings.API_REQUEST_LOG_RECLAIM_SECONDS = 0.2
     time.sleep(0.3)
     usage.drain(consumer="after")
+
+
+def wait_for_rows(n: int, seconds: float) -> float:
+    """Seconds until the log holds ``n`` rows (fails after ``seconds``)."""
+    started = time.monotonic()
+    while ApiRequestLog.objects.count() < n:
+        assert time.monotonic() - started < seconds, f"{ApiRequestLog.objects.count()} of {n} rows"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def call_server(url: str, plain: str, n: int) -> list[str]:
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {plain}"}
+    return [session.get(f"{url}{CONTACTS}", headers=headers, timeout=5).headers["X-Request-Id"] for _ in range(n)]
+
+
+def test_the_task_worker_stores_what_the_web_servers_hand_off(transactional_db):
+    key, plain = make_key()
+    request_log_care_ensure_scheduled()  # as migrate does: the worker's first run starts its drain thread
+    # The web server never drains here (its fallback would wait an hour): only the worker can store.
+    proc, url = start_server(workers=2, env={**QUIET, "API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS": "3600"})
+    worker = start_task_worker(env=QUIET)
+    try:
+        answered = call_server(url, plain, 40)
+        wait_for_rows(40, seconds=15)
+        time.sleep(1.5)
+        answered += call_server(url, plain, 10)
+        # The worker's thread drains about once a second: within the hand-off's 0.5 s and its own.
+        assert wait_for_rows(50, seconds=5) < 3
+    finally:
+        stop_server(worker)
+        stop_server(proc)
+    assert sorted(logged_request_ids()) == sorted(answered)
+    assert counted(key) == 50
+    assert redis_client().xlen(usage.stream_name()) == 0
+
+
+def test_without_a_task_worker_a_web_server_drains_what_waited(transactional_db):
+    key, plain = make_key()
+    proc, url = start_server(workers=1, env={**QUIET, "API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS": "2"})
+    try:
+        started = time.monotonic()
+        answered = call_server(url, plain, 20)
+        time.sleep(1.0)
+        if time.monotonic() - started < 1.9:  # none of it has waited 2 s yet: in the stream, not stored
+            assert ApiRequestLog.objects.count() == 0
+        wait_for_rows(20, seconds=10)
+    finally:
+        stop_server(proc)
+    assert sorted(logged_request_ids()) == sorted(answered)
+    assert counted(key) == 20
 
 
 def test_a_sigkilled_worker_loses_at_most_its_last_half_second(transactional_db, settings):
