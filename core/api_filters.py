@@ -15,10 +15,10 @@ DATETIME_FORMAT = "Use an ISO 8601 time with a zone, such as 2026-12-01T10:00:00
 
 
 def datetime_param(request: Request, name: str) -> datetime | None:
-    """``?updated_since=2026-12-01T10:00:00Z``: an ISO 8601 time with a zone, or a 400."""
-    raw = request.query_params.get(name, "")
-    if not raw:
+    """``?updated_since=2026-12-01T10:00:00Z``: an ISO 8601 time with a zone, or a 400 (an empty value too)."""
+    if name not in request.query_params:
         return None
+    raw = request.query_params.get(name, "")
     try:
         value = parse_datetime(raw)
     except ValueError:
@@ -45,7 +45,8 @@ def refuse_null_characters(request: Request, path_values: Iterable[object]) -> N
 
 
 def choice_param(request: Request, name: str, choices: list[str]) -> str:
+    """One of ``choices``, ``""`` when the parameter is absent, else a 400 (an empty value too)."""
     raw = request.query_params.get(name, "")
-    if raw and raw not in choices:
+    if name in request.query_params and raw not in choices:
         raise InvalidInput({name: [f"Use one of: {', '.join(choices)}."]})
     return raw

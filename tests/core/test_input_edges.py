@@ -78,3 +78,12 @@ def test_the_in_app_api_answers_a_nul_in_a_path_id_with_a_404(owner, url):
     response = client.get(url)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("query", ["updated_since=", "status="])
+def test_an_empty_filter_is_a_400_naming_it_not_ignored(api_client, workspace, query):
+    _key, plain = factories.make_key(workspace, scopes=["tickets:read"])
+    response = api_client.get(f"/api/v1/tickets?{query}", HTTP_AUTHORIZATION=f"Bearer {plain}")
+    assert response.status_code == 400
+    name = query.rstrip("=")
+    assert name in response.json()["error"]["fields"]
