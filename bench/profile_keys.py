@@ -5,7 +5,7 @@ middleware chain (``bench.settings`` is the production settings plus ``/bench/ba
 so the figures are the Python a worker spends per request, free of the client's and the
 network's noise on a shared machine:
 
-    .venv/bin/python bench/profile_keys.py [--requests 3000] [--rounds 5] [--profile] [--top 30]
+    .venv/bin/python bench/profile_keys.py [--requests 3000] [--rounds 5] [--cold] [--profile] [--top 30]
 
 It prints the median µs per request of ``/bench/baseline`` (no key) and
 ``GET /api/v1/me`` (a cached key, rate limiting on), in rounds, and their
@@ -14,7 +14,8 @@ request log entry, django-prometheus and the JSON request log line (each measure
 as the difference it makes to the keyed request's excess when switched off, or on:
 the benchmark's servers log at WARNING, production at INFO), and µs per call of the
 URL resolution, the invalidation poll and ``database_health.is_up()`` (what the
-per-process database health view adds to each request). ``--profile`` adds a cProfile
+per-process database health view adds to each request). ``--cold`` also measures with
+the CPU caches flushed before each request (what a gunicorn worker meets). ``--profile`` adds a cProfile
 of the keyed requests, sorted by own time. Needs PostgreSQL and Redis on 127.0.0.1 (it
 creates and drops the database ``parley_keyfast_prof`` and uses Redis db 9; override
 with ``--database`` and ``--redis-db``).
@@ -72,8 +73,24 @@ def call(app: Any, path: str, headers: dict[str, str]) -> str:
     return status[0]
 
 
-def per_request_us(app: Any, path: str, headers: dict[str, str], n: int) -> float:
-    """CPU µs of this process per request (waits for Redis or PostgreSQL excluded; other load too)."""
+COLD = bytearray(16 * 1024 * 1024)  # --cold: touched between requests, as other processes would
+
+
+def per_request_us(app: Any, path: str, headers: dict[str, str], n: int, *, cold: bool = False) -> float:
+    """CPU µs of this process per request (waits for Redis or PostgreSQL excluded; other load too).
+
+    ``cold``: the CPU caches are flushed before each request (16 MiB copied, not counted),
+    as in a gunicorn worker whose client and neighbours run between its requests; only
+    this thread's time is counted then.
+    """
+    if cold:
+        spent = 0.0
+        for _ in range(n):
+            bytes(COLD)
+            started = time.thread_time()
+            call(app, path, headers)
+            spent += time.thread_time() - started
+        return spent / n * 1e6
     started = time.process_time()
     for _ in range(n):
         call(app, path, headers)
@@ -174,6 +191,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--cold", action="store_true", help="also measure with the CPU caches flushed between requests")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--callers", default="", help="with --profile: print who calls functions matching this")
     parser.add_argument("--database", default="parley_keyfast_prof")
@@ -218,6 +236,16 @@ def main() -> None:
         print(f"  /bench/baseline  {b:7.0f} us/request   rounds {' '.join(f'{x:.0f}' for x in base)}")
         print(f"  /api/v1/me       {m:7.0f} us/request   rounds {' '.join(f'{x:.0f}' for x in me)}")
         print(f"  key check costs  {extra:7.0f} us/request over the baseline (median of the rounds' differences)")
+        if args.cold:
+            me, base = [], []
+            for _ in range(args.rounds):
+                me.append(per_request_us(app, "/api/v1/me", keyed, args.requests, cold=True))
+                base.append(per_request_us(app, "/bench/baseline", {}, args.requests, cold=True))
+            extra = statistics.median(x - y for x, y in zip(me, base, strict=True))
+            print("cold CPU caches (16 MiB touched between requests, this thread's CPU):")
+            print(f"  /bench/baseline  {statistics.median(base):7.0f} us/request")
+            print(f"  /api/v1/me       {statistics.median(me):7.0f} us/request")
+            print(f"  key check costs  {extra:7.0f} us/request over the baseline")
         parts(app, keyed, max(args.requests // 4, 200), 4 * args.rounds)
         if args.profile:
             profiler = cProfile.Profile()
