@@ -2,13 +2,26 @@
 the public API and the admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from core import views as core_views
 from core.api_docs import ApiDocsView, ApiSchemaView
 from core.metrics import metrics
 
+# The public API first, in one include: every /api/v1/ call resolves in a handful of pattern
+# tests instead of walking the whole list (about 30 regex matches, ~20 µs a request, issue #23).
+# No pattern below matches a path under api/v1/, so the order changes no answer.
+API_V1: list[URLPattern | URLResolver] = [
+    path("schema/", ApiSchemaView.as_view(), name="api-v1-schema"),
+    path("docs/", ApiDocsView.as_view(), name="api-v1-docs"),
+    path("", include("apikeys.urls_api")),
+    path("", include("crm.urls_api")),
+    path("", include("assistants.urls_api_v1")),
+    path("", include("webhooks.urls_api")),
+]
+
 urlpatterns = [
+    path("api/v1/", include(API_V1)),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
@@ -20,12 +33,6 @@ urlpatterns = [
     path("api/", include("accounts.urls_api")),
     path("api/", include("assistants.urls_api")),
     path("api/sms/", include("sms.urls_api")),
-    path("api/v1/schema/", ApiSchemaView.as_view(), name="api-v1-schema"),
-    path("api/v1/docs/", ApiDocsView.as_view(), name="api-v1-docs"),
-    path("api/v1/", include("apikeys.urls_api")),
-    path("api/v1/", include("crm.urls_api")),
-    path("api/v1/", include("assistants.urls_api_v1")),
-    path("api/v1/", include("webhooks.urls_api")),
     path("settings/", include("apikeys.urls")),
     path("widget/", include("widget.urls")),
     path("", include("accounts.urls")),

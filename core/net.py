@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlsplit
 
@@ -9,8 +10,13 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
+@functools.lru_cache(maxsize=4096)
 def clean_ip(value: str) -> str | None:
     """``value`` as a canonical IP address (``192.0.2.1``, ``2001:db8::1``), else ``None``.
+
+    Memoized (a pure function of the string): a keyed request asks for its client's
+    address two or three times (the request log line, the key's request log entry, an
+    IP allowlist), and parsing it with ``ipaddress`` costs ~4 µs each time.
 
     Proxies write ``X-Forwarded-For`` entries as ``192.0.2.1``, ``192.0.2.1:4711``,
     ``2001:db8::1`` or ``[2001:db8::1]:4711``: the port is dropped. Anything else (a name,
