@@ -29,6 +29,21 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 PROBE_INTERVAL = 1.0
 
 
+# SQLSTATEs of errors the database answered with: it is up (class 40: transaction rollback —
+# deadlock, serialization failure; 55P03 lock_not_available; 57014 query_canceled, a timeout).
+ANSWERED_CLASSES = ("40",)
+ANSWERED_CODES = frozenset({"55P03", "57014"})
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached (not merely that it refused one transaction)."""
+    cause = exc.__cause__ or exc
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if not code:
+        return True  # no answer at all: a connection refused, reset or timed out
+    return not (code.startswith(ANSWERED_CLASSES) or code in ANSWERED_CODES)
+
+
 class DatabaseHealth:
     def __init__(self) -> None:
         self._up = True
@@ -43,7 +58,14 @@ class DatabaseHealth:
         self._ticks.append(callback)
 
     def mark_down(self, exc: BaseException) -> None:
-        """A query failed: the database is down for this process until the next probe says otherwise."""
+        """A query failed: the database is down for this process until the next probe says otherwise.
+
+        Unless the database answered: a deadlock, a serialization failure, a lock or
+        statement timeout (``is_outage``) is one transaction's bad luck, not an outage, and
+        must not turn every request of the process into a 503.
+        """
+        if not is_outage(exc):
+            return
         if self._up:
             logger.warning("Database unreachable: %s", type(exc).__name__)
         self._up = False
