@@ -166,6 +166,18 @@ def test_daily_usage_counts_what_the_log_holds(api_client, secret_key):
     assert ApiRequestLog.objects.filter(status__gte=400).count() == 1
 
 
+def test_each_batch_adds_to_the_days_counts_and_the_networks_requests(api_client, secret_key):
+    key, plain = secret_key
+    for batch in [[CONTACTS, f"{CONTACTS}/con_missing"], [CONTACTS, CONTACTS, f"{CONTACTS}/con_missing"]]:
+        for path in batch:
+            get(api_client, plain, path)
+        assert usage.store(usage.buffer.take()) == len(batch)
+    day = ApiKeyDailyUsage.objects.get(api_key=key)
+    assert (day.day, day.successes, day.errors) == (timezone.now().date(), 3, 2)
+    assert KeyNetwork.objects.get(api_key=key).requests == 5
+    assert ApiRequestLog.objects.count() == 5
+
+
 def test_retention_prunes_old_rows_daily_counts_and_networks(api_client, secret_key, settings):
     settings.API_LOG_RETENTION_DAYS = 30
     _, plain = secret_key
