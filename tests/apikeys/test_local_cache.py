@@ -99,13 +99,19 @@ def test_a_key_revoked_under_load_is_refused_on_the_next_request_200_times(serve
     try:
         _first, first_plain = factories.make_key(workspace, rate_limit="100000/h")
         wait_for_local_hits(server, first_plain)
-        hits_before = local_hits(server)
+        served_from_memory = 0
         for _ in range(TRIALS):
             key, plain = factories.make_key(workspace, rate_limit="100000/h")
+            trial_hits = local_hits(server)
             current[0] = plain
+            # Until the server answers this key from its memory (its first lookup fills Redis,
+            # whose invalidation push drops the record once; the next read keeps it).
             deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and sum(1 for k, _, s in results[-20:] if k == plain and s == 200) < 3:
-                time.sleep(0.002)
+            while time.monotonic() < deadline and not (
+                sum(1 for k, _, s in results[-20:] if k == plain and s == 200) >= 3 and local_hits(server) > trial_hits
+            ):
+                time.sleep(0.01)
+            served_from_memory += local_hits(server) > trial_hits
             api_key_revoke(key=key, actor=actor)
             revoked_at[plain] = time.monotonic()
             deadline = time.monotonic() + 2
@@ -113,7 +119,9 @@ def test_a_key_revoked_under_load_is_refused_on_the_next_request_200_times(serve
                 k == plain and t > revoked_at[plain] for k, t, _ in results[-20:]
             ):
                 time.sleep(0.002)
-        assert local_hits(server) > hits_before + TRIALS  # the load was served from memory
+        # Nearly every revoked key was being served from memory (a process that missed a tracking
+        # heartbeat under load reads Redis meanwhile: its trial still checks the refusal).
+        assert served_from_memory >= TRIALS * 0.9, f"only {served_from_memory} of {TRIALS} keys served from memory"
     finally:
         stop.set()
         for thread in threads:
