@@ -259,8 +259,8 @@ def test_a_sigkilled_worker_loses_at_most_its_last_half_second(transactional_db,
         loader.start()
         time.sleep(2)
         [worker] = worker_pids(proc.pid)
-        killed_at = time.monotonic()
         os.kill(worker, signal.SIGKILL)
+        killed_at = time.monotonic()
         time.sleep(3)  # gunicorn starts another worker, which serves the rest
         stop.set()
         loader.join()
@@ -272,8 +272,9 @@ def test_a_sigkilled_worker_loses_at_most_its_last_half_second(transactional_db,
     # Stored and never answered: the request the worker was writing its answer for when it died.
     assert len(stored - ids) <= 1, ApiRequestLog.objects.filter(request_id__in=stored - ids).values()
     lost = [at for at, request_id in answered if request_id not in stored]
-    # Only what the killed worker had buffered: answered within its last hand-off interval.
-    assert all(killed_at - 1.0 <= at <= killed_at for at in lost), lost
+    # Only what the killed worker had buffered: answered within its last hand-off interval (the
+    # client notes an answer a moment after the worker wrote it: 0.1 s of slack after the kill).
+    assert all(killed_at - 1.0 <= at <= killed_at + 0.1 for at in lost), [round(at - killed_at, 3) for at in lost]
     assert len(stored) == counted(key)
     assert any(at > killed_at for at, _ in answered)  # the new worker's requests are stored too
 
