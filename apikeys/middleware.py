@@ -13,6 +13,7 @@ string redacted. Nothing is written here: the entry goes to the process's buffer
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl, quote
@@ -37,6 +38,18 @@ def logged_path(request: HttpRequest) -> str:
     return redact(request.path + (f"?{query}" if query else ""))
 
 
+@functools.lru_cache(maxsize=1024)
+def _redacted_agent(user_agent: str) -> str:
+    return redact(user_agent)
+
+
+def logged_user_agent(request: HttpRequest) -> str:
+    """The ``User-Agent``, redacted; a client sends the same one every time, so the answer is kept
+    (up to 1,024 of them of at most 512 characters: longer ones are redacted each time)."""
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
+    return _redacted_agent(user_agent) if len(user_agent) <= 512 else redact(user_agent)
+
+
 class RequestLogMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -56,7 +69,7 @@ class RequestLogMiddleware:
                     status=response.status_code,
                     error_code=state.error_code,
                     ip=client_ip(request),
-                    user_agent=redact(request.META.get("HTTP_USER_AGENT", "")),
+                    user_agent=logged_user_agent(request),
                     duration_ms=(time.perf_counter() - started) * 1000,
                     request_id=state.request_id,
                 )

@@ -13,10 +13,14 @@ entries wait, and once more when the process exits (``atexit``, gunicorn's ``wor
   ``request_log_care`` the worker runs): ``XREADGROUP`` in one consumer group, ``store``,
   then ``XACK``/``XDEL``. Messages a consumer read and never acknowledged (it died, or the
   database refused the batch) are read again: its own at its next drain, a dead one's by
-  another consumer's ``XAUTOCLAIM`` once idle for ``API_REQUEST_LOG_RECLAIM_SECONDS``. A web
-  process drains only when the stream's oldest entry has waited
-  ``API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS`` (10 s: no worker runs, or it is stuck), so
-  entries never wait for a worker forever.
+  another consumer's ``XAUTOCLAIM`` once idle for ``API_REQUEST_LOG_RECLAIM_SECONDS``. The
+  drain thread runs at the lowest CPU priority (``API_REQUEST_LOG_DRAIN_NICE``, 19): storing
+  the log is work that can wait, so on a host whose cores the web workers need it yields to
+  them, falls behind (the stream holds what waits) and catches up when the load drops. It
+  marks itself alive in Redis after every batch (``drainer_alive``); a web process drains
+  only when no drain thread has been alive for ``API_REQUEST_LOG_DRAINER_ALIVE_SECONDS`` (30 s:
+  no worker runs, or it is stuck) and the stream's oldest entry has waited
+  ``API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS`` (10 s), so entries never wait for a worker forever.
 - without Redis, or when Redis does not answer at hand-off: ``store`` straight into the
   database (from the hand-off thread; a database that is down leaves the entries in the
   buffer for the next hand-off, up to ``MAX_BUFFERED`` of them).
@@ -58,6 +62,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -270,12 +275,13 @@ class RequestLogBuffer:
             connections.close_all()  # this thread's own
 
     def _fallback_drain_loop(self) -> None:
-        """A web process drains only what the task worker left waiting (none runs, or it is down)."""
+        """A web process drains only what no task worker takes (none runs, or it is stuck)."""
         stop = self._stop
         try:
             while not stop.wait(FALLBACK_CHECK_INTERVAL):
                 try:
-                    if oldest_waiting_seconds() >= settings.API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS:
+                    waited = oldest_waiting_seconds() >= settings.API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS
+                    if waited and not drainer_alive():
                         close_old_connections()
                         if database_health.is_up():
                             drain()
@@ -436,17 +442,22 @@ class Drainer:
             if self._pid == os.getpid():
                 return False
             self._pid = os.getpid()
+        # A thread inherits the niceness of the thread that starts it: the database health
+        # monitor is started here, at the worker's priority, not later from the drain thread.
+        database_health.is_up()
         threading.Thread(target=self._loop, name="parley-request-log-drain", daemon=True).start()
         return True
 
     def _loop(self) -> None:
+        lower_thread_priority(settings.API_REQUEST_LOG_DRAIN_NICE)
         try:
             while True:
                 time.sleep(DRAIN_INTERVAL)
                 try:
                     close_old_connections()
                     if database_health.is_up():
-                        drain()
+                        mark_drainer_alive()
+                        drain(heartbeat=True)
                 except Exception:  # the thread must outlive any one failure
                     logger.exception("Request log drain failed")
         finally:
@@ -459,6 +470,47 @@ class Drainer:
 
 drainer = Drainer()
 os.register_at_fork(after_in_child=_after_fork)
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Give the calling thread the niceness ``nice`` (Linux: a thread's own; elsewhere nothing)."""
+    if nice <= 0 or sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError:
+        logger.warning("Could not lower the request log drain thread's priority")
+
+
+def drainer_key() -> str:
+    return f"{stream_name()}:drainer"
+
+
+def mark_drainer_alive() -> None:
+    """The drain thread says it is alive (and making progress): web processes leave the stream to it."""
+    cache = _redis()
+    if cache is None or not cache.is_up:
+        return
+    try:
+        _mark_alive(cache.raw_client())
+    except REDIS_ERRORS as exc:
+        cache.mark_down(exc)
+
+
+def _mark_alive(client: Any) -> None:  # a client or a pipeline
+    client.set(drainer_key(), consumer_name(), px=int(settings.API_REQUEST_LOG_DRAINER_ALIVE_SECONDS * 1000))
+
+
+def drainer_alive() -> bool:
+    """Whether a task worker's drain thread marked itself alive lately (``False`` without Redis)."""
+    cache = _redis()
+    if cache is None or not cache.is_up:
+        return False
+    try:
+        return bool(cache.raw_client().exists(drainer_key()))
+    except REDIS_ERRORS as exc:
+        cache.mark_down(exc)
+        return False
 
 
 def oldest_waiting_seconds() -> float:
@@ -488,9 +540,12 @@ def consumer_name() -> str:
     return _consumer[1]
 
 
-def drain(*, consumer: str | None = None) -> int:
+def drain(*, consumer: str | None = None, heartbeat: bool = False) -> int:
     """Store what waits in the stream: this consumer's unacknowledged entries first, then dead
-    consumers' idle ones (``XAUTOCLAIM``), then new ones; returns how many entries were acknowledged."""
+    consumers' idle ones (``XAUTOCLAIM``), then new ones; returns how many entries were acknowledged.
+
+    ``heartbeat``: the drain thread's call, which marks itself alive after every batch (a long
+    backlog, stored at low priority, must not look like a stuck worker)."""
     cache = _redis()
     if cache is None:
         return 0
@@ -500,15 +555,15 @@ def drain(*, consumer: str | None = None) -> int:
     done = 0
     try:
         _ensure_group(client, stream)
-        done += _drain_from(client, stream, consumer, "0")
+        done += _drain_from(client, stream, consumer, "0", heartbeat=heartbeat)
         idle_ms = int(settings.API_REQUEST_LOG_RECLAIM_SECONDS * 1000)
         start: str | bytes = "0-0"
         while True:
             start, claimed, _ = client.xautoclaim(stream, GROUP, consumer, idle_ms, start, count=DRAIN_MESSAGES)
-            done += _store_and_ack(client, stream, claimed)
+            done += _store_and_ack(client, stream, claimed, heartbeat=heartbeat)
             if _decode(start) == "0-0" or not claimed:
                 break
-        done += _drain_from(client, stream, consumer, ">")
+        done += _drain_from(client, stream, consumer, ">", heartbeat=heartbeat)
     except REDIS_ERRORS as exc:
         cache.mark_down(exc)
     except DATABASE_ERRORS as exc:  # left unacknowledged: read again at the next drain
@@ -524,21 +579,23 @@ def _ensure_group(client: Any, stream: str) -> None:
             raise
 
 
-def _drain_from(client: Any, stream: str, consumer: str, start: str) -> int:
+def _drain_from(client: Any, stream: str, consumer: str, start: str, *, heartbeat: bool) -> int:
     done = 0
     while True:
         answer = client.xreadgroup(GROUP, consumer, {stream: start}, count=DRAIN_MESSAGES)
         messages = answer[0][1] if answer else []
         if not messages:
             return done
-        done += _store_and_ack(client, stream, messages)
+        done += _store_and_ack(client, stream, messages, heartbeat=heartbeat)
 
 
 def _decode(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _store_and_ack(client: Any, stream: str, messages: Sequence[tuple[Any, dict[Any, Any]]]) -> int:
+def _store_and_ack(
+    client: Any, stream: str, messages: Sequence[tuple[Any, dict[Any, Any]]], *, heartbeat: bool = False
+) -> int:
     ids = [message_id for message_id, _ in messages]
     entries: list[Entry] = []
     for message_id, fields in messages:
@@ -554,6 +611,8 @@ def _store_and_ack(client: Any, stream: str, messages: Sequence[tuple[Any, dict[
         pipe = client.pipeline(transaction=False)
         pipe.xack(stream, GROUP, *ids)
         pipe.xdel(stream, *ids)
+        if heartbeat:
+            _mark_alive(pipe)
         pipe.execute()
     return len(entries)
 

@@ -42,6 +42,16 @@ def per_call_us(fn: Callable[[], object], n: int = 20_000) -> float:
     return (time.perf_counter() - started) / n * 1e6
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process on this host (PostgreSQL's backend), or ``None`` when unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     psql(f"CREATE DATABASE {DB_NAME}")
@@ -66,19 +76,35 @@ def main() -> None:
         log = middleware.RequestLogMiddleware(lambda _: response)
         print(f"middleware (entry made and buffered): {per_call_us(lambda: log(request)):.1f} us a request")
         usage.buffer.take()
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
         hand_off, drain = [], []
-        for _ in range(30):
+        drain_cpu, backend_cpu = 0.0, 0.0
+        rounds = 30
+        for _ in range(rounds):
             for _ in range(100):
                 log(request)
             entries = usage.buffer.take()
             started = time.perf_counter()
             usage._hand_off(entries)
             hand_off.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            started, cpu, pg = time.perf_counter(), time.thread_time(), cpu_seconds(backend)
             usage.drain(consumer="bench")
             drain.append(time.perf_counter() - started)
+            drain_cpu += time.thread_time() - cpu
+            pg_after = cpu_seconds(backend)
+            if pg is not None and pg_after is not None:
+                backend_cpu += pg_after - pg
         print(f"hand-off (one XADD of 100 entries): {statistics.median(hand_off) * 1e4:.1f} us an entry")
         print(f"drain and store, 100 at a time (the task worker): {statistics.median(drain) * 1e4:.0f} us an entry")
+        entries_stored = rounds * 100
+        print(
+            f"  of which CPU: {drain_cpu / entries_stored * 1e6:.0f} us in the worker, "
+            f"{backend_cpu / entries_stored * 1e6:.0f} us in its PostgreSQL backend (same host; clock ticks of 10 ms)"
+        )
     finally:
         from django.db import connections
 

@@ -359,6 +359,11 @@ API_RATE_LIMIT_BATCH = int(os.environ.get("API_RATE_LIMIT_BATCH", "50"))
 API_RATE_LIMIT_FLUSH_MS = int(os.environ.get("API_RATE_LIMIT_FLUSH_MS", "50"))
 API_RATE_LIMIT_EXACT = env_bool("API_RATE_LIMIT_EXACT", False)
 API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS = float(os.environ.get("API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS", "10"))
+# The task worker's drain thread stores at this niceness (19: the lowest priority; 0 keeps the
+# worker's), and counts as alive for this long after its last batch: while it is, web
+# processes leave the stream to it, however far behind it has fallen.
+API_REQUEST_LOG_DRAIN_NICE = int(os.environ.get("API_REQUEST_LOG_DRAIN_NICE", "19"))
+API_REQUEST_LOG_DRAINER_ALIVE_SECONDS = float(os.environ.get("API_REQUEST_LOG_DRAINER_ALIVE_SECONDS", "30"))
 
 # --- Leaked keys (SPEC §11): GitHub's secret-scanning partner endpoint, /api/secret-scanning/github.
 # Where GitHub publishes the keys that sign its reports, and the per-IP limit of that endpoint.

@@ -238,6 +238,60 @@ def test_without_a_task_worker_a_web_server_drains_what_waited(transactional_db)
     assert counted(key) == 20
 
 
+def wait_for_drainer(seconds: float = 15) -> None:
+    """Until a task worker's drain thread has marked itself alive in Redis."""
+    deadline = time.monotonic() + seconds
+    while not redis_client().exists(usage.drainer_key()):
+        assert time.monotonic() < deadline, "the task worker's drain thread never marked itself alive"
+        time.sleep(0.1)
+
+
+def thread_nice_values(pid: int) -> dict[int, int]:
+    """Each thread of ``pid`` and its niceness, from /proc."""
+    values = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+            values[int(tid)] = int(stat.read().rsplit(")", 1)[1].split()[16])
+    return values
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads threads' niceness from Linux's /proc")
+def test_the_task_worker_stores_at_the_lowest_cpu_priority_and_nothing_else_does(transactional_db):
+    request_log_care_ensure_scheduled()
+    worker = start_task_worker(env=QUIET)
+    try:
+        wait_for_drainer()
+        nice = thread_nice_values(worker.pid)
+    finally:
+        stop_server(worker)
+    assert nice[worker.pid] == 0  # the worker's tasks (webhook deliveries…) keep their priority
+    assert sorted(nice.values()).count(19) == 1  # the drain thread, and only it
+
+
+def test_a_web_server_leaves_the_stream_to_a_live_drain_thread_and_takes_over_once_it_is_stuck(transactional_db):
+    key, plain = make_key()
+    request_log_care_ensure_scheduled()
+    worker = start_task_worker(env={**QUIET, "API_REQUEST_LOG_DRAINER_ALIVE_SECONDS": "3"})
+    proc, url = start_server(workers=1, env={**QUIET, "API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS": "1"})
+    try:
+        wait_for_drainer()
+        os.kill(worker.pid, signal.SIGSTOP)  # stuck: it neither drains nor says it is alive
+        answered = call_server(url, plain, 20)
+        deadline = time.monotonic() + 15
+        while ApiRequestLog.objects.count() < 20:
+            assert time.monotonic() < deadline, f"{ApiRequestLog.objects.count()} of 20 rows"
+            if redis_client().pttl(usage.drainer_key()) > 300:  # the worker still counts as alive...
+                assert ApiRequestLog.objects.count() == 0  # ...so the web server, however old the entries, waits
+            time.sleep(0.1)
+        assert not redis_client().exists(usage.drainer_key())  # it took over only once the mark lapsed
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+        stop_server(proc)
+        stop_server(worker)
+    assert sorted(logged_request_ids()) == sorted(answered)
+    assert counted(key) == 20
+
+
 def test_a_sigkilled_worker_loses_at_most_its_last_half_second(transactional_db, settings):
     key, plain = make_key()
     proc, url = start_server(workers=1, env=QUIET)
