@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from apikeys.models import ApiKey
 
 
+@functools.lru_cache(maxsize=256)  # every warm request asks; the rates in use are few
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"1000/h"`` → ``(1000, 3600)``; also ``"10/5m"``, ``"60/s"``, ``"5000/d"``."""
     count, _, period = rate.partition("/")

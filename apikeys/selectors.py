@@ -44,21 +44,46 @@ def replay_invalidations() -> None:
 REPLAY_MARGIN_SECONDS = 10
 
 
+# Bound once: ``labels()`` costs more than the count itself, and this one runs on every warm request.
+_HELD = KEY_CACHE_LOOKUPS.labels("local")
+
+
+def api_key_held(digest: str) -> tuple[KeyRecord | None, int | None]:
+    """The record this process holds for ``digest`` and may trust now (no I/O): ``(record, epoch)``.
+
+    ``epoch`` (``None``: trust nothing local) goes to ``api_key_fetch``, which keeps what it
+    reads unless an invalidation arrived meanwhile.
+    """
+    if not (key_cache.enabled and local_keys.enabled):
+        return None, None
+    epoch = local_keys.poll()
+    if epoch is None:
+        return None, None
+    held = local_keys.get(digest)
+    if held is not None:
+        _HELD.inc()
+    return held, epoch
+
+
 def api_key_lookup(digest: str) -> tuple[KeyRecord | None, tuple[int, int] | None]:
     """Find a key by digest: ``(record, (count, seconds left) if counted)``.
 
     Warm: the record this process holds (``apikeys.localcache``), no round trip; the
-    rate-limit step counts it (``apikeys.throttling``). Else one Redis round trip on
-    a hit (which also counts the request against the key's rate limit), else one
-    indexed query that joins the workspace.
+    rate-limit step counts it (``apikeys.throttling``). Else ``api_key_fetch``.
     """
+    held, epoch = api_key_held(digest)
+    if held is not None:
+        return held, None
+    return api_key_fetch(digest, epoch)
+
+
+def api_key_fetch(digest: str, epoch: int | None) -> tuple[KeyRecord | None, tuple[int, int] | None]:
+    """A key this process does not hold: one Redis round trip on a hit (which also counts the
+    request against the key's rate limit), else one indexed query that joins the workspace.
+    What is read is kept in the process when ``epoch`` (``api_key_held``'s) is still current."""
     if not key_cache.enabled:
         KEY_CACHE_LOOKUPS.labels("bypass").inc()
         return _from_database(digest), None
-    epoch = local_keys.poll() if local_keys.enabled else None
-    if epoch is not None and (held := local_keys.get(digest)) is not None:
-        KEY_CACHE_LOOKUPS.labels("local").inc()
-        return held, None
     now = int(time.time())
     try:
         record, usage = key_cache.lookup(digest, now)

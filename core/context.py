@@ -34,15 +34,16 @@ class RateLimitUsage:
     def exceeded(self) -> bool:
         return self.remaining < 0
 
-    def headers(self) -> dict[str, str]:
+    def header_entries(self) -> list[tuple[str, tuple[str, str]]]:
+        """The rate-limit headers as a response's header store keeps them: ``(lower name, (name, value))``."""
         remaining, reset = max(0, self.remaining), max(0, self.reset)
-        return {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(reset),
-            "RateLimit-Policy": f'"{RATE_LIMIT_POLICY}";q={self.limit};w={self.window}',
-            "RateLimit": f'"{RATE_LIMIT_POLICY}";r={remaining};t={reset}',
-        }
+        return [
+            ("x-ratelimit-limit", ("X-RateLimit-Limit", str(self.limit))),
+            ("x-ratelimit-remaining", ("X-RateLimit-Remaining", str(remaining))),
+            ("x-ratelimit-reset", ("X-RateLimit-Reset", str(reset))),
+            ("ratelimit-policy", ("RateLimit-Policy", f'"{RATE_LIMIT_POLICY}";q={self.limit};w={self.window}')),
+            ("ratelimit", ("RateLimit", f'"{RATE_LIMIT_POLICY}";r={remaining};t={reset}')),
+        ]
 
 
 @dataclass
