@@ -104,8 +104,9 @@ def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
     base = statistics.median(baseline.rates)
     base_cpu = statistics.median(baseline.cpu_us)
     ratios = {}
+    width = max(34, *(len(" ".join(f"{x:.0f}" for x in e.rates)) for e in endpoints))
     print(
-        f"{'endpoint':28} {'req/s per round':34} {'median':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'endpoint':28} {'req/s per round':{width}} {'median':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'CPU us/req':>10} {'+CPU':>6} {'queries':>7}"
     )
     for e in endpoints:
@@ -114,7 +115,7 @@ def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
         cpu = statistics.median(e.cpu_us)
         per_round = " ".join(f"{x:.0f}" for x in e.rates)
         print(
-            f"{e.name:28} {per_round:34} {median:7.0f} {median / base:6.2f} {pct(e.latencies, 0.5):7.2f} "
+            f"{e.name:28} {per_round:{width}} {median:7.0f} {median / base:6.2f} {pct(e.latencies, 0.5):7.2f} "
             f"{pct(e.latencies, 0.99):7.2f} {cpu:10.0f} {cpu - base_cpu:+6.0f} {e.queries:7.1f}"
         )
     return ratios
