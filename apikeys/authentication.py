@@ -44,8 +44,8 @@ def _client_ip_key(group: str, request: Any) -> str:
     return client_ip(request)
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+def _bearer(authorization: str) -> str | None:
+    scheme, _, value = authorization.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
@@ -54,10 +54,12 @@ def claimed_key(request: Request) -> str | None:
 
     Raises ``InvalidApiKey`` when ``X-Api-Key`` and ``Authorization`` disagree.
     """
-    header = request.META.get("HTTP_X_API_KEY", "").strip() or None
-    bearer = _bearer(request)
+    meta = request.META  # read once (through DRF's attribute proxy: each read costs)
+    header = meta.get("HTTP_X_API_KEY", "").strip() or None
+    authorization = meta.get("HTTP_AUTHORIZATION", "")
+    bearer = _bearer(authorization)
     if header is not None:
-        if request.META.get("HTTP_AUTHORIZATION") and bearer != header:
+        if authorization and bearer != header:
             raise InvalidApiKey(hint=BOTH_HEADERS_HINT)
         return header
     if bearer is not None and bearer.startswith(CLAIMED_PREFIXES):

@@ -52,6 +52,7 @@ class DatabaseHealth:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._stop = threading.Event()
+        self._running = False  # the monitor thread of self._pid runs (cleared as it ends)
 
     def on_tick(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the monitor's thread after every probe that succeeded."""
@@ -76,13 +77,16 @@ class DatabaseHealth:
         return self._up
 
     def _ensure_monitor(self) -> None:
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+        # Every keyed request asks: two attribute reads (Thread.is_alive() costs more than the check).
+        if self._running and self._pid == os.getpid():
             return
         with self._lock:
             if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                self._running = True
                 return
             self._stop.clear()
             self._pid = os.getpid()
+            self._running = True
             self._thread = threading.Thread(target=self._run, name="parley-database-health", daemon=True)
             self._thread.start()
 
@@ -94,6 +98,7 @@ class DatabaseHealth:
                 if self._stop.wait(PROBE_INTERVAL):
                     return
         finally:
+            self._running = False
             connection.close()
 
     def _probe(self) -> bool:
