@@ -5,12 +5,13 @@ on, and the task worker (``manage.py db_worker``, which stores the request log, 
 production): one as configured (key records held per process), one with
 ``API_KEY_LOCAL_CACHE=0`` (the previous design: one Redis call a request) and one with
 ``API_REQUEST_LOG=0`` (what the request log costs). Drives, in
-rounds whose order rotates, the same body behind: no check (``/bench/baseline``),
-Parley's ``GET /api/v1/me`` on each server, and the peers of bench/peers/
+rounds whose order rotates, the same body behind: no check (``/bench/baseline``, on
+each server), Parley's ``GET /api/v1/me`` on each server, and the peers of bench/peers/
 (djangorestframework-api-key with and without a DRF throttle on the shared cache,
 DRF's ``TokenAuthentication``, django-rest-knox). Prints per endpoint req/s per round
-and median, ratio to the baseline, p50/p99 latency, worker CPU per request and
-queries per request; then Parley with 100,000 keys; then the revocation latency (from
+and median, ratio to the baseline (the no-check endpoint of the row's own server: two
+gunicorns of the same code differ by a few per cent), p50/p99 latency, worker CPU per
+request and queries per request; then Parley with 100,000 keys; then the revocation latency (from
 ``api_key_revoke`` returning to the first 401, 200 revocations under load). The last
 line is ``keyed/baseline ratio: …`` (medians of the rounds).
 
@@ -132,7 +133,9 @@ def main() -> None:
         endpoints = [
             run.Endpoint("no auth (baseline)", port, main_pid, "/bench/baseline", {}),
             run.Endpoint("parley /api/v1/me", port, main_pid, "/api/v1/me", auth),
+            run.Endpoint("no auth, previous-design server", previous_port, previous_pid, "/bench/baseline", {}),
             run.Endpoint("parley, previous design", previous_port, previous_pid, "/api/v1/me", auth),
+            run.Endpoint("no auth, log-off server", log_off_port, log_off_pid, "/bench/baseline", {}),
             run.Endpoint("parley, request log off", log_off_port, log_off_pid, "/api/v1/me", auth),
             run.Endpoint("drf-api-key", port, main_pid, "/bench/peers/drf-api-key", peers["drf-api-key"]),
             run.Endpoint(
@@ -179,6 +182,7 @@ def main() -> None:
             big = [
                 run.Endpoint("no auth (baseline)", port, main_pid, "/bench/baseline", {}),
                 run.Endpoint(f"parley, {args.keys} keys", port, main_pid, "/api/v1/me", auth),
+                run.Endpoint("no auth, previous-design server", previous_port, previous_pid, "/bench/baseline", {}),
                 run.Endpoint(f"previous, {args.keys} keys", previous_port, previous_pid, "/api/v1/me", auth),
             ]
             print(f"\nThe same with {args.keys} keys in the table:")

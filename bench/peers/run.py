@@ -100,22 +100,30 @@ def pct(samples: list[float], q: float) -> float:
 
 
 def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
-    """Print one line per endpoint; returns the median ratio of each to the baseline."""
-    base = statistics.median(baseline.rates)
-    base_cpu = statistics.median(baseline.cpu_us)
+    """Print one line per endpoint; returns the median ratio of each to its server's baseline.
+
+    An endpoint's baseline is the no-check endpoint on its own server (its port) when one is
+    among ``endpoints``, else ``baseline``: two gunicorns of the same code differ by a few
+    per cent in speed (which worker processes, where their memory landed), so a server is
+    compared with itself.
+    """
+    baselines = {e.port: e for e in endpoints if e.path == baseline.path}
+    baselines.setdefault(baseline.port, baseline)
     ratios = {}
     width = max(34, *(len(" ".join(f"{x:.0f}" for x in e.rates)) for e in endpoints))
     print(
-        f"{'endpoint':28} {'req/s per round':{width}} {'median':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'endpoint':34} {'req/s per round':{width}} {'median':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'CPU us/req':>10} {'+CPU':>6} {'queries':>7}"
     )
     for e in endpoints:
+        own = baselines.get(e.port, baseline)
+        base, base_cpu = statistics.median(own.rates), statistics.median(own.cpu_us)
         median = statistics.median(e.rates)
         ratios[e.name] = median / base
         cpu = statistics.median(e.cpu_us)
         per_round = " ".join(f"{x:.0f}" for x in e.rates)
         print(
-            f"{e.name:28} {per_round:{width}} {median:7.0f} {median / base:6.2f} {pct(e.latencies, 0.5):7.2f} "
+            f"{e.name:34} {per_round:{width}} {median:7.0f} {median / base:6.2f} {pct(e.latencies, 0.5):7.2f} "
             f"{pct(e.latencies, 0.99):7.2f} {cpu:10.0f} {cpu - base_cpu:+6.0f} {e.queries:7.1f}"
         )
     return ratios
