@@ -95,7 +95,7 @@ def main() -> None:
     if args.quick:
         args.rounds, args.seconds, args.revocations, args.keys = 8, 0.75, 50, 0
 
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+    psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     psql(f"CREATE DATABASE {DB_NAME}")
     subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
@@ -131,11 +131,14 @@ def main() -> None:
     ]
     main_pid, previous_pid, log_off_pid = (server.pid for server in servers)
     # The task worker, as production runs beside the web servers: it stores the request log.
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-startup-delay"] if not args.no_task_worker else ["true"],
-        cwd=ROOT,
-        env={**os.environ, "LOG_LEVEL": "WARNING"},
-    )
+    if not args.no_task_worker:
+        servers.append(
+            subprocess.Popen(
+                [sys.executable, "manage.py", "db_worker", "--no-startup-delay"],
+                cwd=ROOT,
+                env={**os.environ, "LOG_LEVEL": "WARNING"},
+            )
+        )
     try:
         endpoints = [
             run.Endpoint("no auth (baseline)", port, main_pid, "/bench/baseline", {}),
@@ -215,7 +218,7 @@ def main() -> None:
             f"drf-token {ratios['drf-token']:.2f}, knox {ratios['knox']:.2f})"
         )
     finally:
-        for server in [*servers, worker]:
+        for server in servers:
             server.terminate()
             server.wait()
         from django.db import connections
@@ -224,7 +227,7 @@ def main() -> None:
 
         database_health.stop()
         connections.close_all()
-        psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
+        psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 if __name__ == "__main__":
