@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import select
 import socket
 import threading
@@ -40,12 +39,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import hiredis
-from django.conf import settings
-from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from apikeys.cache import key_cache
 from apikeys.records import KeyRecord
-from core.cache import REDIS_ERRORS
+from core import process
+from core.cache import REDIS_ERRORS, default_cache
+from core.conf import hot
 
 logger = logging.getLogger("parley.apikeys.localcache")
 
@@ -57,7 +58,7 @@ MAX_RECORDS = 100_000  # a process holding more forgets them all and starts agai
 
 def entry_prefix() -> str:
     """The Redis key prefix of key entries, ``<cache prefix>:key:`` (see ``apikeys.cache``)."""
-    return f"{settings.CACHES['default'].get('KEY_PREFIX', 'parley')}:key:"
+    return f"{hot.CACHES['default'].get('KEY_PREFIX', 'parley')}:key:"
 
 
 def _command(*parts: str | bytes) -> bytes:
@@ -88,22 +89,23 @@ class LocalKeys:
 
     @property
     def enabled(self) -> bool:
-        return bool(settings.API_KEY_LOCAL_CACHE) and key_cache.enabled
+        return bool(hot.API_KEY_LOCAL_CACHE) and key_cache.enabled
 
     # --- the request path ---------------------------------------------------------
 
     def poll(self) -> int | None:
         """Drain the invalidations; the epoch to pass to ``store``, or ``None``: trust nothing local."""
-        if self._pid != os.getpid() or self._location != self._tracking_url():
+        if self._pid != process.pid or not self._location:  # a new process, or the settings changed
             self._start()
             return None
         with self._lock:
             if self._sock is None or not self._synced:
                 return None
-            self._drain()
+            if self._readable.poll(0):  # one system call when nothing waits, as usual
+                self._drain()
             if not self._synced or time.monotonic() - self._last_pong > STALE:
                 return None
-            if key_cache.has_pending() or not cache.is_up:  # type: ignore[attr-defined]  # FailoverRedisCache
+            if key_cache.has_pending() or not default_cache().is_up:  # type: ignore[attr-defined]  # FailoverRedisCache
                 return None  # this process's own revocations have not reached Redis yet
             return self._epoch
 
@@ -127,15 +129,15 @@ class LocalKeys:
 
     @staticmethod
     def _tracking_url() -> str:
-        return str(settings.API_KEY_TRACKING_URL or settings.CACHES["default"]["LOCATION"])
+        return str(hot.API_KEY_TRACKING_URL or hot.CACHES["default"]["LOCATION"])
 
     def _start(self) -> None:
         """First use in this process (or after a fork, or a settings change): start the heartbeat."""
         with self._lock:
-            if self._pid == os.getpid() and self._location == self._tracking_url():
+            if self._pid == process.pid and self._location == self._tracking_url():
                 return
             self._close_locked()
-            self._pid = os.getpid()
+            self._pid = process.pid
             self._location = self._tracking_url()
             self._prefix = entry_prefix().encode()
             thread = self._thread = threading.Thread(target=self._heartbeat, name="apikey-tracking", daemon=True)
@@ -143,7 +145,7 @@ class LocalKeys:
 
     def _heartbeat(self) -> None:
         me = threading.current_thread()
-        while self._thread is me and self._pid == os.getpid():
+        while self._thread is me and self._pid == process.pid:
             with self._lock:
                 if not self.enabled or self._location != self._tracking_url():  # settings changed (tests)
                     self._close_locked()
@@ -249,6 +251,10 @@ class LocalKeys:
         self._records.clear()
         self._epoch += 1
 
+    def settings_changed(self) -> None:
+        """Where to track (or whether to) may have changed: the next request starts again from ``_start``."""
+        self._location = ""
+
     def forget(self) -> None:
         """Drop every record held (the test suite, between tests: their databases differ)."""
         with self._lock:
@@ -257,3 +263,9 @@ class LocalKeys:
 
 
 local_keys = LocalKeys()
+
+
+@receiver(setting_changed)
+def _tracking_settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "API_KEY_TRACKING_URL", "API_KEY_LOCAL_CACHE"):
+        local_keys.settings_changed()

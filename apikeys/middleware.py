@@ -13,15 +13,14 @@ string redacted. Nothing is written here: the entry goes to the process's buffer
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl, quote
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from apikeys import usage
+from core.conf import hot
 from core.logging import redact
 from core.net import client_ip
 
@@ -32,22 +31,33 @@ def logged_path(request: HttpRequest) -> str:
     """The path with the query's parameter names and no values: ``/api/v1/contacts?cursor=&limit=``."""
     query_string = request.META.get("QUERY_STRING", "")
     if not query_string:
-        return redact(request.path)
+        return _redacted(request.path)
     names = [name for name, _ in parse_qsl(query_string, keep_blank_values=True)]
     query = "&".join(f"{quote(name, safe='')}=" for name in names)
-    return redact(request.path + (f"?{query}" if query else ""))
-
-
-@functools.lru_cache(maxsize=1024)
-def _redacted_agent(user_agent: str) -> str:
-    return redact(user_agent)
+    return _redacted(request.path + (f"?{query}" if query else ""))
 
 
 def logged_user_agent(request: HttpRequest) -> str:
-    """The ``User-Agent``, redacted; a client sends the same one every time, so the answer is kept
-    (up to 1,024 of them of at most 512 characters: longer ones are redacted each time)."""
-    user_agent = request.META.get("HTTP_USER_AGENT", "")
-    return _redacted_agent(user_agent) if len(user_agent) <= 512 else redact(user_agent)
+    """The ``User-Agent``, redacted."""
+    return _redacted(request.META.get("HTTP_USER_AGENT", ""))
+
+
+# Paths and user agents found to hold no secret: a client sends the same ones again and
+# again, and redacting costs a regular expression's scan. Only clean strings are kept, so
+# this set never holds a key; up to CLEAN_KEPT of them, of at most 512 characters.
+_clean: set[str] = set()
+CLEAN_KEPT = 4096
+
+
+def _redacted(text: str) -> str:
+    if text in _clean:
+        return text
+    redacted = redact(text)
+    if redacted == text and len(text) <= 512:
+        if len(_clean) >= CLEAN_KEPT:
+            _clean.clear()
+        _clean.add(text)
+    return redacted
 
 
 class RequestLogMiddleware:
@@ -55,7 +65,7 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not settings.API_REQUEST_LOG or not request.path_info.startswith(API_PREFIX):
+        if not hot.API_REQUEST_LOG or not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)

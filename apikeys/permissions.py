@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -49,10 +50,17 @@ PUBLISHABLE_KEY_REFUSED = "Publishable keys only work with the widget endpoints.
 
 
 def required_scope(request: Request, view: Any) -> str | None:
-    scopes = getattr(view, "required_scopes", None)
-    method = "GET" if request.method == "HEAD" else (request.method or "GET")
-    if scopes is None or (method not in scopes and method != "OPTIONS" and hasattr(view, method.lower())):
-        raise ImproperlyConfigured(f"{type(view).__name__} must declare required_scopes for {method}.")
+    """The scope ``view`` requires for the request's method (``None``: none). A view class that
+    declares none for a method it answers is a programming error (``ImproperlyConfigured``)."""
+    return _scope_of(view.__class__, getattr(request, "_request", request).method or "GET")
+
+
+@functools.lru_cache(maxsize=1024)  # a view class's scopes are class attributes: answered once per method
+def _scope_of(view_class: Any, method: str) -> str | None:  # a view class
+    scopes = getattr(view_class, "required_scopes", None)
+    method = "GET" if method == "HEAD" else method
+    if scopes is None or (method not in scopes and method != "OPTIONS" and hasattr(view_class, method.lower())):
+        raise ImproperlyConfigured(f"{view_class.__name__} must declare required_scopes for {method}.")
     return scopes.get(method)
 
 
@@ -81,7 +89,7 @@ class KeyChecks(BasePermission):
         if key.workspace_status != "active":
             raise WorkspaceInactive
         state = request_state(request)
-        usage = state.rate_limit = count_request(request, key, state.uncounted_key)
+        usage = state.rate_limit = count_request(request, key, state)
         if usage.exceeded:
             raise RateLimited(retry_after=usage.reset or 1)
         scope = required_scope(request, view)

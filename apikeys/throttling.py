@@ -26,14 +26,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 
 from apikeys.cache import key_cache
 from apikeys.records import KeyRecord, parse_rate
 from core.cache import REDIS_ERRORS
-from core.context import RateLimitUsage, request_state
+from core.conf import hot
+from core.context import RateLimitUsage, RequestState
 
 RATE_LIMIT_GROUP = "apikeys.key"
 LOCAL_HEADROOM_BATCHES = 8
@@ -70,7 +70,7 @@ class LocalCounts:
     def count(self, digest: str, *, now: int, limit: int, period: int) -> tuple[int, int] | None:
         """Count one request locally: ``(count as this process sees it, seconds left)``,
         or ``None`` when it must be counted in Redis, exactly (the caller does)."""
-        batch = settings.API_RATE_LIMIT_BATCH
+        batch = hot.API_RATE_LIMIT_BATCH
         start = now - now % period
         with self._lock:
             window = self._windows.get(digest)
@@ -81,7 +81,7 @@ class LocalCounts:
                 window.unflushed += 1
                 if (
                     window.unflushed < batch
-                    and time.monotonic() - window.flushed_at < settings.API_RATE_LIMIT_FLUSH_MS / 1000
+                    and time.monotonic() - window.flushed_at < hot.API_RATE_LIMIT_FLUSH_MS / 1000
                 ):
                     return window.seen + window.unflushed, start + period - now
             pending, window.unflushed = window.unflushed, 0
@@ -104,20 +104,19 @@ class LocalCounts:
 local_counts = LocalCounts()
 
 
-def count_request(request: Request, record: KeyRecord, digest: str | None) -> RateLimitUsage:
-    """Count this request against the key's limit and return where it stands."""
+def count_request(request: Request, record: KeyRecord, state: RequestState) -> RateLimitUsage:
+    """Count this request against the key's limit and return where it stands (``state``: the
+    request's, as authentication left it: counted by the lookup already, or the digest to count)."""
     limit, period = parse_rate(record.rate_limit)
     now = int(time.time())
-    counted = request_state(request).counted
+    counted, digest = state.counted, state.uncounted_key
     if counted is not None:
         count, left = counted
         if digest is not None:
             local_counts.saw(digest, now=now, period=period, count=count)
         return RateLimitUsage(limit=limit, remaining=limit - count, reset=left, window=period)
     if digest is not None:  # the record is held locally (the lookup made no round trip)
-        if not settings.API_RATE_LIMIT_EXACT and (
-            local := local_counts.count(digest, now=now, limit=limit, period=period)
-        ):
+        if not hot.API_RATE_LIMIT_EXACT and (local := local_counts.count(digest, now=now, limit=limit, period=period)):
             count, left = local
             return RateLimitUsage(limit=limit, remaining=limit - count, reset=left, window=period)
         try:

@@ -80,7 +80,9 @@ from django.db.models.functions import Greatest
 from accounts.actors import Actor
 from accounts.services import audit_event_create
 from apikeys.models import ApiKey, ApiKeyDailyUsage, ApiRequestLog, KeyNetwork
+from core import process
 from core.cache import REDIS_ERRORS, FailoverRedisCache
+from core.conf import hot
 from core.dbhealth import DATABASE_ERRORS, database_health
 from core.errors import (
     ApiKeyExpired,
@@ -212,12 +214,12 @@ class RequestLogBuffer:
     def add(self, entry: Entry) -> None:
         with self._lock:
             self._entries.append(entry)
-            if len(self._entries) > MAX_BUFFERED:
+            waiting = len(self._entries)
+            if waiting > MAX_BUFFERED:
                 self._bound()
-            full = len(self._entries) >= settings.API_REQUEST_LOG_BATCH
-        if full:
+        if waiting >= hot.API_REQUEST_LOG_BATCH and not self._wake.is_set():
             self._wake.set()
-        if self._pid != os.getpid() and settings.API_REQUEST_LOG_BACKGROUND:
+        if self._pid != process.pid and hot.API_REQUEST_LOG_BACKGROUND:
             self._start()
 
     def take(self) -> list[Entry]:
@@ -249,9 +251,9 @@ class RequestLogBuffer:
 
     def _start(self) -> None:
         with self._lock:
-            if self._pid == os.getpid():
+            if self._pid == process.pid:
                 return
-            self._pid = os.getpid()
+            self._pid = process.pid
             self._stop = threading.Event()
             self._threads = [
                 threading.Thread(target=self._hand_off_loop, name="parley-request-log", daemon=True),
@@ -350,7 +352,7 @@ def new_entry(
 
 def key_used(*, key_id: int, ip: str) -> None:
     """A use outside ``/api/v1/`` (a widget's publishable key): it moves last used, and is not logged."""
-    if settings.API_REQUEST_LOG:
+    if hot.API_REQUEST_LOG:
         buffer.add(Entry(entry_ids.next(), key_id, time.time(), ip or None, False))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
@@ -33,11 +33,11 @@ def datetime_param(request: Request, name: str) -> datetime | None:
         raise InvalidInput({name: ["This time is out of range."]}) from None
 
 
-def refuse_null_characters(request: Request, path_values: Iterable[object]) -> None:
+def refuse_null_characters(request: Request, path_values: Collection[object]) -> None:
     """A NUL in a path id is a 404 and in a query parameter a 400 naming it (PostgreSQL refuses NUL in text)."""
-    if any("\x00" in str(value) for value in path_values):
+    if path_values and any("\x00" in str(value) for value in path_values):
         raise NotFound()
-    raw = request.META.get("QUERY_STRING", "")
+    raw = getattr(request, "_request", request).META.get("QUERY_STRING", "")  # not through DRF's proxy
     if "%00" not in raw and "\x00" not in raw:  # a decoded value holds NUL only from one of these
         return
     refused = {

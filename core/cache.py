@@ -9,11 +9,15 @@ blackholed Redis costs one 200 ms timeout a second, not one per cache call.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
 import redis.exceptions
+from django.core.cache import BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django_redis.cache import RedisCache  # type: ignore[import-untyped]  # django-redis ships no types
 from django_redis.exceptions import ConnectionInterrupted  # type: ignore[import-untyped]  # likewise
 
@@ -115,3 +119,30 @@ class FailoverRedisCache(RedisCache):
     def clear(self) -> Any:
         self._fallback.clear()
         return self._call("clear")
+
+
+class _ThreadsDefault(threading.local):
+    generation = -1
+    cache: BaseCache | None = None
+
+
+_threads_default = _ThreadsDefault()
+_caches_generation = [0]
+
+
+def default_cache() -> BaseCache:
+    """``caches["default"]`` of the calling thread, kept: Django's handler reads through asgiref's
+    ``Local``, a context manager on every read (issue #23: the key check asks on every request).
+
+    Django makes one cache object per thread; so does this. A change of ``CACHES`` (the test
+    suite) makes every thread read ``caches["default"]`` again."""
+    kept = _threads_default
+    if kept.generation != _caches_generation[0] or kept.cache is None:
+        kept.cache, kept.generation = caches["default"], _caches_generation[0]
+    return kept.cache
+
+
+@receiver(setting_changed)
+def _caches_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":
+        _caches_generation[0] += 1

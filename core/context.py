@@ -8,6 +8,7 @@ credential fields are plain values (ids, hints, numbers), never app objects.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -36,14 +37,24 @@ class RateLimitUsage:
 
     def header_entries(self) -> list[tuple[str, tuple[str, str]]]:
         """The rate-limit headers as a response's header store keeps them: ``(lower name, (name, value))``."""
-        remaining, reset = max(0, self.remaining), max(0, self.reset)
+        remaining, reset = str(max(0, self.remaining)), str(max(0, self.reset))
+        limit, policy = _fixed_entries(self.limit, self.window)
         return [
-            ("x-ratelimit-limit", ("X-RateLimit-Limit", str(self.limit))),
-            ("x-ratelimit-remaining", ("X-RateLimit-Remaining", str(remaining))),
-            ("x-ratelimit-reset", ("X-RateLimit-Reset", str(reset))),
-            ("ratelimit-policy", ("RateLimit-Policy", f'"{RATE_LIMIT_POLICY}";q={self.limit};w={self.window}')),
+            limit,
+            ("x-ratelimit-remaining", ("X-RateLimit-Remaining", remaining)),
+            ("x-ratelimit-reset", ("X-RateLimit-Reset", reset)),
+            policy,
             ("ratelimit", ("RateLimit", f'"{RATE_LIMIT_POLICY}";r={remaining};t={reset}')),
         ]
+
+
+@functools.lru_cache(maxsize=256)  # the limits in use are few
+def _fixed_entries(limit: int, window: int) -> tuple[tuple[str, tuple[str, str]], tuple[str, tuple[str, str]]]:
+    """The two rate-limit headers that depend on the limit alone: made once, not on every answer."""
+    return (
+        ("x-ratelimit-limit", ("X-RateLimit-Limit", str(limit))),
+        ("ratelimit-policy", ("RateLimit-Policy", f'"{RATE_LIMIT_POLICY}";q={limit};w={window}')),
+    )
 
 
 @dataclass
@@ -73,8 +84,10 @@ def request_state(request: Any) -> RequestState:
 
     Made on first use for requests that did not pass the middleware (tests' factories).
     """
-    state = getattr(request, "state", None)
+    # The Django request's own attribute: through DRF's ``Request`` a read misses first (an
+    # ``AttributeError`` made and caught), then ``__getattr__`` reads it here anyway.
+    target = getattr(request, "_request", request)
+    state = getattr(target, "state", None)
     if state is None:
-        target = getattr(request, "_request", request)
         state = target.state = RequestState(request_id=uuid.uuid4().hex)
     return state

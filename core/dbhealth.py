@@ -17,11 +17,12 @@ recent revocations there); ticks run only while the database answers.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError, connection
+
+from core import process
 
 logger = logging.getLogger("parley.database")
 
@@ -78,14 +79,14 @@ class DatabaseHealth:
 
     def _ensure_monitor(self) -> None:
         # Every keyed request asks: two attribute reads (Thread.is_alive() costs more than the check).
-        if self._running and self._pid == os.getpid():
+        if self._running and self._pid == process.pid:
             return
         with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            if self._pid == process.pid and self._thread is not None and self._thread.is_alive():
                 self._running = True
                 return
             self._stop.clear()
-            self._pid = os.getpid()
+            self._pid = process.pid
             self._running = True
             self._thread = threading.Thread(target=self._run, name="parley-database-health", daemon=True)
             self._thread.start()

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 
+from core.conf import hot
 from core.context import RequestState
 from core.dbhealth import DATABASE_ERRORS, database_health
 from core.errors import (
@@ -30,7 +31,6 @@ from core.net import client_ip
 access_logger = logging.getLogger("parley.request")
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY")
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -49,7 +49,7 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         incoming = request.headers.get("X-Request-Id", "")
-        trusted = settings.TRUSTED_PROXY_COUNT > 0 and REQUEST_ID_PATTERN.match(incoming)
+        trusted = hot.TRUSTED_PROXY_COUNT > 0 and REQUEST_ID_PATTERN.match(incoming)
         state = request.state = RequestState(request_id=incoming if trusted else uuid.uuid4().hex)  # type: ignore[attr-defined]  # core.context documents it
         response = self.get_response(request)
         response["X-Request-Id"] = state.request_id
@@ -83,11 +83,10 @@ class NoStoreMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        carried = any(request.META.get(h) for h in CREDENTIAL_HEADERS) or (
-            settings.SESSION_COOKIE_NAME in request.COOKIES
-        )
-        if carried:
-            response["Cache-Control"] = "no-store"
+        meta = request.META
+        if meta.get("HTTP_AUTHORIZATION") or meta.get("HTTP_X_API_KEY") or hot.SESSION_COOKIE_NAME in request.COOKIES:
+            # Into the header store as ``response["Cache-Control"] = …`` puts it, less its charset checks.
+            response.headers._store["cache-control"] = ("Cache-Control", "no-store")
         return response
 
 
@@ -103,10 +102,11 @@ class RequestBodyLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0  # Django reads an unparsable length as an empty body
-        if length > settings.MAX_REQUEST_BODY_BYTES:
+        if length > hot.MAX_REQUEST_BODY_BYTES:
             return too_large(request)
+        most = hot.MAX_HEADER_BYTES
         for name, value in request.META.items():
-            if name.startswith("HTTP_") and isinstance(value, str) and len(value) > settings.MAX_HEADER_BYTES:
+            if name.startswith("HTTP_") and isinstance(value, str) and len(value) > most:
                 return header_too_large(request, name[5:].replace("_", "-").title())
         return self.get_response(request)
 
@@ -212,7 +212,7 @@ class PublicRateLimitMiddleware:
     @staticmethod
     def _counted_elsewhere(request: HttpRequest) -> bool:
         path = request.path_info
-        if path.startswith(tuple(settings.PUBLIC_RATE_LIMIT_EXEMPT)):
+        if path.startswith(tuple(hot.PUBLIC_RATE_LIMIT_EXEMPT)):
             return True
         if path.startswith("/api/v1/"):
             return _presents_api_key(request)  # a session means nothing there: never read it (no Vary: Cookie)

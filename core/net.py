@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest
 
+from core.conf import hot
+
 
 @functools.lru_cache(maxsize=4096)
 def clean_ip(value: str) -> str | None:
@@ -51,7 +53,7 @@ def client_ip(request: HttpRequest) -> str:
     the nearest proxy's ``REMOTE_ADDR`` is the answer.
     """
     remote = clean_ip(request.META.get("REMOTE_ADDR", "") or "") or ""
-    count = settings.TRUSTED_PROXY_COUNT
+    count = hot.TRUSTED_PROXY_COUNT
     if count <= 0:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]

@@ -29,6 +29,9 @@ class MemoizedResolver(URLResolver):
         match = self._matches.get(key)
         if match is None:
             match = super().resolve(path)
+            # ``tried`` lists every pattern tested before the match, which the resolver above
+            # copies on every request; the match's own path (the last entry) is what a match needs.
+            match.tried = (match.tried or [])[-1:]
             if len(self._matches) >= MAX_MATCHES:
                 self._matches.clear()
             self._matches[key] = match
