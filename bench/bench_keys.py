@@ -19,8 +19,12 @@ line is ``keyed/baseline ratio: …`` (medians of the rounds).
     .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 15] [--concurrency 4]
 
 Many short rounds rather than a few long ones: the VM's speed drifts by a quarter over a
-run (its neighbours, the services beside us), and 15 rounds of 1 s spread that drift over
-every endpoint alike, where 5 rounds of 3 s let it land on one.
+run (its neighbours, the services beside us; the hypervisor takes up to a tenth of the CPU
+in bursts), and 15 rounds of 1 s spread that drift over every endpoint alike, where 5
+rounds of 3 s let it land on one. Each endpoint is driven right beside its server's
+baseline (a pair a second apart, in flipped order every other round), and its ``ratio`` is
+the median of the pairs' ratios; ``of medians`` (median req/s over the baseline's median)
+is printed beside it, and moves more with the drift.
 
 Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (it creates and
 drops its own database ``parley_bench`` and uses Redis db 15; ``BENCH_DATABASE`` and
@@ -164,8 +168,12 @@ def main() -> None:
             f"gunicorn 2 workers (sync), PostgreSQL + Redis, rate limiting on, {args.concurrency} client threads "
             f"(a new connection per request), {args.rounds} rounds x {args.seconds:g} s, order rotated each round"
         )
-        run.rounds(endpoints, args.rounds, args.seconds, args.concurrency)
-        ratios = run.table(endpoints, endpoints[0])
+        main_baseline = endpoints[0]
+        # Each endpoint beside its server's baseline (the peers run on the main server).
+        groups = [(endpoints[0], endpoints[1]), (endpoints[2], endpoints[3]), (endpoints[4], endpoints[5])]
+        groups += [(main_baseline, e) for e in endpoints[6:]]
+        run.rounds(groups, args.rounds, args.seconds, args.concurrency)
+        ratios = run.table(endpoints, main_baseline)
 
         if args.keys:
             from django.db import connection
@@ -196,7 +204,7 @@ def main() -> None:
                 run.Endpoint(f"previous, {args.keys} keys", previous_port, previous_pid, "/api/v1/me", auth),
             ]
             print(f"\nThe same with {args.keys} keys in the table:")
-            run.rounds(big, args.rounds, args.seconds, args.concurrency)
+            run.rounds([(big[0], big[1]), (big[2], big[3])], args.rounds, args.seconds, args.concurrency)
             run.table(big, big[0])
 
         actor = Actor.for_user(owner)

@@ -27,6 +27,8 @@ class Endpoint:
     latencies: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)
     queries: float = 0.0
+    # The req/s of the baseline driven right beside each of this endpoint's rounds (its pair).
+    paired_rates: list[float] = field(default_factory=list)
 
 
 def workers_cpu(master: int) -> float:
@@ -82,16 +84,23 @@ def drive(endpoint: Endpoint, seconds: float, concurrency: int) -> None:
         endpoint.latencies.extend(samples)
 
 
-def rounds(endpoints: list[Endpoint], n: int, seconds: float, concurrency: int) -> None:
-    """``n`` rounds over every endpoint, the order rotated each round (no endpoint always goes first)."""
-    for endpoint in endpoints:  # warm up: caches filled, connections made
+def rounds(groups: list[tuple[Endpoint, Endpoint]], n: int, seconds: float, concurrency: int) -> None:
+    """``n`` rounds over every endpoint. A group is ``[baseline, endpoint]``: the endpoint and the
+    no-check endpoint of its server, driven one right after the other, so each round gives a
+    pair measured a second apart (the VM's speed drifts over tens of seconds). The groups'
+    order rotates each round (no endpoint always goes first), and within a group the order
+    flips every other round (neither always runs right after the other's work, such as the
+    request log its task worker stores)."""
+    for endpoint in (e for group in groups for e in group):  # warm up: caches filled, connections made
         drive(endpoint, 0.5, concurrency)
         endpoint.rates.clear()
         endpoint.cpu_us.clear()
         endpoint.latencies.clear()
     for r in range(n):
-        for endpoint in endpoints[r % len(endpoints) :] + endpoints[: r % len(endpoints)]:
-            drive(endpoint, seconds, concurrency)
+        for baseline, endpoint in groups[r % len(groups) :] + groups[: r % len(groups)]:
+            for e in (baseline, endpoint) if r % 2 == 0 else (endpoint, baseline):
+                drive(e, seconds, concurrency)
+            endpoint.paired_rates.append(baseline.rates[-1])
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -100,31 +109,40 @@ def pct(samples: list[float], q: float) -> float:
 
 
 def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
-    """Print one line per endpoint; returns the median ratio of each to its server's baseline.
+    """Print one line per endpoint; returns each one's ratio to its server's baseline.
 
     An endpoint's baseline is the no-check endpoint on its own server (its port) when one is
     among ``endpoints``, else ``baseline``: two gunicorns of the same code differ by a few
     per cent in speed (which worker processes, where their memory landed), so a server is
-    compared with itself.
+    compared with itself. ``ratio`` is the median over the rounds of the round's ratio (the
+    endpoint's req/s over its baseline's in the same round: a pair a second apart);
+    ``of medians`` divides the two medians instead, which the VM's drift moves more.
     """
     baselines = {e.port: e for e in endpoints if e.path == baseline.path}
     baselines.setdefault(baseline.port, baseline)
     ratios = {}
-    width = max(34, *(len(" ".join(f"{x:.0f}" for x in e.rates)) for e in endpoints))
+    n = max(len(e.paired_rates) for e in endpoints)
+
+    def per_round(e: Endpoint) -> str:  # a baseline beside several endpoints ran several times a round
+        return " ".join(f"{x:.0f}" for x in e.rates) if len(e.rates) <= n else f"({len(e.rates)} runs, beside each)"
+
+    width = max(34, *(len(per_round(e)) for e in endpoints))
     print(
-        f"{'endpoint':34} {'req/s per round':{width}} {'median':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'CPU us/req':>10} {'+CPU':>6} {'queries':>7}"
+        f"{'endpoint':34} {'req/s per round':{width}} {'median':>7} {'ratio':>6} {'of medians':>10} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'+CPU':>6} {'queries':>7}"
     )
     for e in endpoints:
         own = baselines.get(e.port, baseline)
         base, base_cpu = statistics.median(own.rates), statistics.median(own.cpu_us)
         median = statistics.median(e.rates)
-        ratios[e.name] = median / base
+        pairs = zip(e.rates, e.paired_rates, strict=True)
+        paired = statistics.median([rate / beside for rate, beside in pairs]) if e.paired_rates else 1.0
+        ratios[e.name] = paired
         cpu = statistics.median(e.cpu_us)
-        per_round = " ".join(f"{x:.0f}" for x in e.rates)
         print(
-            f"{e.name:34} {per_round:{width}} {median:7.0f} {median / base:6.2f} {pct(e.latencies, 0.5):7.2f} "
-            f"{pct(e.latencies, 0.99):7.2f} {cpu:10.0f} {cpu - base_cpu:+6.0f} {e.queries:7.1f}"
+            f"{e.name:34} {per_round(e):{width}} {median:7.0f} {paired:6.2f} {median / base:10.2f} "
+            f"{pct(e.latencies, 0.5):7.2f} {pct(e.latencies, 0.99):7.2f} {cpu:10.0f} {cpu - base_cpu:+6.0f} "
+            f"{e.queries:7.1f}"
         )
     return ratios
 
