@@ -157,6 +157,8 @@ def main() -> None:
             ),
             run.Endpoint("drf-token", port, main_pid, "/bench/peers/drf-token", peers["drf-token"]),
             run.Endpoint("knox", port, main_pid, "/bench/peers/knox", peers["knox"]),
+            # The baseline against itself: what the pairing reads when the two sides do the same work.
+            run.Endpoint("no auth again (A/A)", port, main_pid, "/bench/baseline", {}),
         ]
         for e in endpoints:
             overrides = {

@@ -118,8 +118,10 @@ def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
     endpoint's req/s over its baseline's in the same round: a pair a second apart);
     ``of medians`` divides the two medians instead, which the VM's drift moves more.
     """
-    baselines = {e.port: e for e in endpoints if e.path == baseline.path}
-    baselines.setdefault(baseline.port, baseline)
+    baselines: dict[int, Endpoint] = {}
+    for e in [baseline, *endpoints]:  # the first no-check endpoint of each server
+        if e.path == baseline.path:
+            baselines.setdefault(e.port, e)
     ratios = {}
     n = max(len(e.paired_rates) for e in endpoints)
 

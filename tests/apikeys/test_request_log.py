@@ -21,7 +21,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.actors import Actor
 from accounts.models import AuditEvent, Role
-from apikeys import usage
+from apikeys import middleware, usage
 from apikeys.models import ApiKey, ApiKeyDailyUsage, ApiRequestLog, KeyNetwork
 from apikeys.reminders import key_network_alerts_send
 from apikeys.services import api_key_revoke
@@ -79,6 +79,21 @@ def test_keys_anywhere_in_the_request_stay_out_of_the_log(api_client, secret_key
     assert other not in text
     assert other[9:20] not in text
     assert "wsk_[REDACTED]" in text
+
+
+def test_a_path_or_user_agent_sent_again_is_logged_as_the_first_time_and_a_secret_is_never_kept_to_skip_it(
+    api_client, secret_key
+):
+    _, plain = secret_key
+    other = factories.make_key(secret_key[0].workspace)[1]
+    for _ in range(2):  # the second time, the clean path and agent are known: not scanned again
+        get(api_client, plain, f"{CONTACTS}/{other}", HTTP_USER_AGENT="bot/1.0")
+        get(api_client, plain, CONTACTS, HTTP_USER_AGENT=f"bot {other}")
+    usage.flush()
+    logged = sorted(ApiRequestLog.objects.values_list("path", "user_agent"))
+    assert logged == sorted(2 * [(f"{CONTACTS}/wsk_[REDACTED]", "bot/1.0"), (CONTACTS, "bot wsk_[REDACTED]")])
+    assert {CONTACTS, "bot/1.0"} <= middleware._clean  # what was found clean is kept...
+    assert not any(other in text for text in middleware._clean)  # ...and what held a key never is
 
 
 def test_refusals_are_recorded_with_their_error_code(api_client, workspace, owner):
