@@ -192,6 +192,7 @@ class _EntryIds:
 
 
 COUNTER_MASK = (1 << 62) - 1
+ENTRY_FIELDS = len(Entry._fields)
 entry_ids = _EntryIds()
 
 
@@ -395,7 +396,9 @@ def decode_message(fields: dict[Any, Any]) -> list[Entry]:
     """The entries of one stream message (``TypeError``/``ValueError`` when it is not ours)."""
     raw = fields.get(b"b") or fields.get("b")
     if raw is not None:
-        return [Entry(*row) for row in json.loads(raw)]
+        # ``_make`` is ``tuple.__new__``: a row with every field (as ``encode_batch`` writes them) needs no
+        # Python-level constructor; a shorter one (not ours) gets the defaults, or a ``TypeError``.
+        return [Entry._make(row) if len(row) == ENTRY_FIELDS else Entry(*row) for row in json.loads(raw)]
     raw = fields.get(b"e") or fields.get("e")  # one entry as an object: the release before batches
     if raw is not None:
         return [Entry(**json.loads(raw))]
@@ -658,7 +661,7 @@ def _store(entries: list[Entry], *, dedupe: bool) -> int:
     logged = [e for e in fresh if e.logged]
     _insert_logs(logged)
     _count_days(logged)
-    _mark_last_used([e for e in fresh if e.used], keys)
+    _mark_last_used([e for e in fresh if e.error_code not in REFUSED_CODES], keys)  # Entry.used, inlined
     _track_networks(logged, keys)
     return len(logged)
 
@@ -700,8 +703,15 @@ def _when(at: float) -> datetime:
 
 def _count_days(entries: list[Entry]) -> None:
     counts: dict[tuple[int, date], list[int]] = {}
+    days: dict[int, date] = {}  # UTC days since the epoch → the date: one datetime a day, not one an entry
     for e in entries:
-        row = counts.setdefault((e.key_id, _when(e.at).date()), [0, 0])
+        number = int(e.at // 86400)
+        day = days.get(number)
+        if day is None:
+            day = days[number] = _when(number * 86400).date()
+        row = counts.get((e.key_id, day))
+        if row is None:
+            row = counts[e.key_id, day] = [0, 0]
         row[0 if e.status < 400 else 1] += 1
     if not counts:
         return
@@ -756,15 +766,33 @@ class _Seen:
 
 
 def _track_networks(entries: list[Entry], keys: dict[int, ApiKey]) -> None:
-    seen: dict[tuple[int, str], _Seen] = {}
+    # First by (key, address): a batch holds few of them, so the network is worked out once each.
+    by_ip: dict[tuple[int, str], list[float]] = {}  # [first, last, requests]
     for e in entries:
-        network = e.network
-        if network is None or e.ip is None:
+        if not e.ip or e.error_code in DEAD_KEY_CODES:  # as Entry.network
             continue
-        if (e.key_id, network) not in seen:
-            seen[e.key_id, network] = _Seen(first=e.at, last=e.at, requests=0, ip=e.ip)
-        s = seen[e.key_id, network]
-        s.first, s.last, s.requests = min(s.first, e.at), max(s.last, e.at), s.requests + 1
+        at = e.at
+        span = by_ip.get((e.key_id, e.ip))
+        if span is None:
+            by_ip[e.key_id, e.ip] = [at, at, 1]
+            continue
+        if at < span[0]:
+            span[0] = at
+        if at > span[1]:
+            span[1] = at
+        span[2] += 1
+    seen: dict[tuple[int, str], _Seen] = {}
+    for (key_id, ip), (earliest, latest, requests) in by_ip.items():
+        network = network_of(ip)
+        if network is None:
+            continue
+        known = seen.get((key_id, network))
+        if known is None:
+            seen[key_id, network] = _Seen(first=earliest, last=latest, requests=int(requests), ip=ip)
+        else:
+            if earliest < known.first:  # the earliest address of the network is the one an alert names
+                known.first, known.ip = earliest, ip
+            known.last, known.requests = max(known.last, latest), known.requests + int(requests)
     # The usual case, a network the key used lately: one UPDATE per (key, network), no read.
     for (key_id, network), s in list(seen.items()):
         if KeyNetwork.objects.filter(

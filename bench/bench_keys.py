@@ -16,11 +16,11 @@ request and queries per request; then Parley with 100,000 keys; then the revocat
 line is ``keyed/baseline ratio: …`` (medians of the rounds).
 
     .venv/bin/pip install -e '.[bench]'   # the peers
-    .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 15] [--concurrency 4]
+    .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 24] [--concurrency 4]
 
 Many short rounds rather than a few long ones: the VM's speed drifts by a quarter over a
 run (its neighbours, the services beside us; the hypervisor takes up to a tenth of the CPU
-in bursts), and 15 rounds of 1 s spread that drift over every endpoint alike, where 5
+in bursts), and 24 rounds of 1 s spread that drift over every endpoint alike, where 5
 rounds of 3 s let it land on one. Each endpoint is driven right beside its server's
 baseline (a pair a second apart, in flipped order every other round), and its ``ratio`` is
 the median of the pairs' ratios; ``of medians`` (median req/s over the baseline's median)
@@ -85,7 +85,7 @@ def start_gunicorn(port: int, **env: str) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=24)  # an even count: each order of a pair equally often
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--revocations", type=int, default=200)
