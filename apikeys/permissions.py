@@ -52,7 +52,10 @@ PUBLISHABLE_KEY_REFUSED = "Publishable keys only work with the widget endpoints.
 def required_scope(request: Request, view: Any) -> str | None:
     """The scope ``view`` requires for the request's method (``None``: none). A view class that
     declares none for a method it answers is a programming error (``ImproperlyConfigured``)."""
-    return _scope_of(view.__class__, getattr(request, "_request", request).method or "GET")
+    # DRF's ``clone_request`` gives a Request a method of its own; else the Django request's (read
+    # directly: through DRF's proxy a read misses first).
+    method = vars(request).get("method") or getattr(request, "_request", request).method
+    return _scope_of(view.__class__, method or "GET")
 
 
 @functools.lru_cache(maxsize=1024)  # a view class's scopes are class attributes: answered once per method

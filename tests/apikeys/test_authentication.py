@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from rest_framework.request import Request, clone_request
 
 from accounts.actors import Actor
 from accounts.models import Plan
@@ -12,7 +13,9 @@ from accounts.services import workspace_update
 from apikeys import keys, usage
 from apikeys.cache import key_cache
 from apikeys.models import ApiKey
+from apikeys.permissions import required_scope
 from apikeys.services import api_key_revoke, api_key_roll
+from crm.api_v1 import ContactListApi
 from tests import factories
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.apikeys.scoped_urls")]
@@ -423,3 +426,10 @@ def test_an_unreadable_cache_entry_falls_back_to_the_database(api_client, secret
     assert call(api_client, plain).status_code == 200
     cache.raw_client().hset(key_cache._entry_key(key.digest), "record", '{"from": "another release"}')
     assert call(api_client, plain).status_code == 200
+
+
+def test_the_scope_checked_is_that_of_the_method_drf_asks_about(rf):
+    """DRF's ``clone_request`` (used to ask "may this caller POST?") gives the request a method of its own."""
+    request = Request(rf.get("/api/v1/contacts"))
+    assert required_scope(request, ContactListApi()) == "contacts:read"
+    assert required_scope(clone_request(request, "POST"), ContactListApi()) == "contacts:write"
