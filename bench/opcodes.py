@@ -6,7 +6,9 @@ this thread only) for ``/bench/baseline`` and a warm ``GET /api/v1/me`` through 
 WSGI handler, the production middleware chain (``bench.settings``), and prints the
 difference, by function and by file: what the key check, its rate limit, its headers and
 its request log entry add to a request. C work (SHA-256, the regex engine, the collector)
-is not in these counts; ``valgrind --tool=callgrind`` measures that.
+is not in these counts; ``valgrind --tool=callgrind`` measures that. Run it on a quiet
+machine: the tracking connection's heartbeat (every 0.1 s) is read by whichever request
+comes next, so on a busy one (each traced request slower) more requests count its reading.
 
     .venv/bin/python bench/opcodes.py [--requests 100] [--top 25]
 
