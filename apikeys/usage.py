@@ -151,12 +151,6 @@ class Entry(NamedTuple):
         """Whether the key checks let this request in (what ``last_used_at`` means)."""
         return self.error_code not in REFUSED_CODES
 
-    @property
-    def network(self) -> str | None:
-        if not self.ip or self.error_code in DEAD_KEY_CODES:
-            return None
-        return network_of(self.ip)
-
 
 @functools.lru_cache(maxsize=4096)  # storing asks once per entry, and a key's clients are few
 def network_of(ip: str) -> str | None:
@@ -661,7 +655,7 @@ def _store(entries: list[Entry], *, dedupe: bool) -> int:
     logged = [e for e in fresh if e.logged]
     _insert_logs(logged)
     _count_days(logged)
-    _mark_last_used([e for e in fresh if e.error_code not in REFUSED_CODES], keys)  # Entry.used, inlined
+    _mark_last_used([e for e in fresh if e.used], keys)
     _track_networks(logged, keys)
     return len(logged)
 
@@ -769,7 +763,7 @@ def _track_networks(entries: list[Entry], keys: dict[int, ApiKey]) -> None:
     # First by (key, address): a batch holds few of them, so the network is worked out once each.
     by_ip: dict[tuple[int, str], list[float]] = {}  # [first, last, requests]
     for e in entries:
-        if not e.ip or e.error_code in DEAD_KEY_CODES:  # as Entry.network
+        if not e.ip or e.error_code in DEAD_KEY_CODES:  # a dead key's refusals make no network known
             continue
         at = e.at
         span = by_ip.get((e.key_id, e.ip))
