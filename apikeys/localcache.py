@@ -47,6 +47,7 @@ from apikeys.records import KeyRecord
 from core import process
 from core.cache import REDIS_ERRORS, default_cache
 from core.conf import hot
+from core.metrics import fold_ticked
 
 logger = logging.getLogger("parley.apikeys.localcache")
 
@@ -159,6 +160,7 @@ class LocalKeys:
                     self._drain()
             if connect:
                 self._connect()
+            fold_ticked()  # the local-lookup metric (core.metrics.TickedCounter), on this beat
             time.sleep(HEARTBEAT)
 
     def _connect(self) -> None:

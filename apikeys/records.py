@@ -6,6 +6,7 @@ import functools
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from apikeys.models import ApiKey
 
@@ -87,6 +88,25 @@ class KeyRecord:
         if not isinstance(data, dict):
             raise TypeError("not a key record")
         return cls(**data)
+
+    @functools.cached_property  # frozen, yet cached: cached_property writes the instance's __dict__ itself
+    def summary(self) -> dict[str, Any]:
+        """The key and its workspace as ``GET /api/v1/me`` shows them (never the digest or secret).
+
+        Made once per record: a record never changes (a changed key is read as a new one), and
+        a warm request's record is the one this process holds. Callers must not modify it.
+        """
+        expiry = self.expiry
+        return {
+            "workspace": {"id": self.workspace_id, "name": self.workspace_name, "plan": self.workspace_plan},
+            "key": {
+                "name": self.name,
+                "hint": self.hint,
+                "kind": self.kind,
+                "scopes": self.scopes,
+                "expires_at": expiry.isoformat().replace("+00:00", "Z") if expiry else None,
+            },
+        }
 
     @property
     def expiry(self) -> datetime | None:

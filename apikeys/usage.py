@@ -1,6 +1,6 @@
 """The per-key request log, buffered: no database write on the request path (issue #19).
 
-``record`` (called by ``apikeys.middleware.RequestLogMiddleware`` for every ``/api/v1/``
+``record_request`` (called by ``apikeys.middleware.RequestLogMiddleware`` for every ``/api/v1/``
 request made with a known key) appends an ``Entry`` (a tuple) to this process's buffer, a
 list behind a lock: no I/O at all, not even for its id (``entry_ids``: a random per-process
 prefix and a counter, a valid UUID). A thread of the process hands the buffer off every
@@ -133,7 +133,7 @@ class Entry(NamedTuple):
     make on the request path and to hand off.
     """
 
-    entry_id: str  # 32 hex digits (a UUID), unique: see new_entry_id
+    entry_id: str  # 32 hex digits (a UUID), unique: see _EntryIds
     key_id: int
     at: float  # unix seconds
     ip: str | None  # canonical (core.net.client_ip), or None
@@ -312,13 +312,13 @@ def _after_fork() -> None:
     entry_ids.renew()
 
 
-def record(entry: Entry) -> None:
-    """Buffer one entry (no I/O)."""
-    buffer.add(entry)
+# ``Entry`` made from a tuple of all its fields by ``tuple.__new__`` in C, as ``Entry._make`` does:
+# the namedtuple's own constructor is a Python function, called on every logged request.
+_entry = functools.partial(tuple.__new__, Entry)
+_PATH_KEPT, _USER_AGENT_KEPT = ApiRequestLog.MAX_PATH_LENGTH, ApiRequestLog.MAX_USER_AGENT_LENGTH
 
 
-def new_entry(
-    *,
+def record_request(
     key_id: int,
     method: str,
     path: str,
@@ -328,21 +328,13 @@ def new_entry(
     user_agent: str,
     duration_ms: float,
     request_id: str,
-) -> Entry:
-    return Entry(
-        entry_ids.next(),
-        key_id,
-        time.time(),
-        ip or None,
-        True,
-        method[:10],
-        path[: ApiRequestLog.MAX_PATH_LENGTH],
-        status,
-        error_code[:64],
-        user_agent[: ApiRequestLog.MAX_USER_AGENT_LENGTH],
-        round(duration_ms, 2),
-        request_id[:64],
-    )
+) -> None:
+    """Buffer one logged request (no I/O), its fields cut to what the log's columns hold."""
+    fields = (
+        entry_ids.next(), key_id, time.time(), ip or None, True, method[:10], path[:_PATH_KEPT], status,
+        error_code[:64], user_agent[:_USER_AGENT_KEPT], round(duration_ms, 2), request_id[:64],
+    )  # fmt: skip
+    buffer.add(_entry(fields))
 
 
 def key_used(*, key_id: int, ip: str) -> None:

@@ -167,10 +167,11 @@ KEY_PREFIXES = ("wsk_", "wpk_")
 
 def _presents_api_key(request: HttpRequest) -> bool:
     """What ``apikeys`` claims (and counts: per key, or as a failed attempt per IP)."""
-    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    return bool(request.META.get("HTTP_X_API_KEY")) or (
-        scheme.lower() == "bearer" and token.strip().startswith(KEY_PREFIXES)
-    )
+    meta = request.META
+    if meta.get("HTTP_X_API_KEY"):
+        return True
+    scheme, _, token = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return scheme.lower() == "bearer" and token.strip().startswith(KEY_PREFIXES)
 
 
 def rate_limited_response(request: HttpRequest, retry_after: int) -> HttpResponse:
