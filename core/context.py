@@ -85,7 +85,7 @@ def request_state(request: Any) -> RequestState:
     Made on first use for requests that did not pass the middleware (tests' factories).
     """
     try:  # a DRF ``Request``: its Django request's, read directly (through DRF's proxy a read misses first)
-        return request._request.state  # type: ignore[no-any-return]  # RequestState, set below or by the middleware
+        return request._request.state
     except AttributeError:
         pass
     target = getattr(request, "_request", request)

@@ -82,7 +82,12 @@ def fold_ticked() -> None:
         counter.fold()
 
 
-os.register_at_fork(after_in_child=lambda: [counter._after_fork() for counter in _TICKED])
+def _after_fork() -> None:
+    for counter in _TICKED:
+        counter._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 # Key lookups answered from the process's own memory: every warm request counts one.
 LOCAL_KEY_LOOKUPS = TickedCounter(KEY_CACHE_LOOKUPS.labels("local"))
