@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from prometheus_client import CollectorRegistry, Counter
 
+from core.metrics import TickedCounter
 from tests import factories
 from webhooks.tasks import deliver
 
@@ -61,3 +63,18 @@ def test_metrics_show_the_families_operators_need(client, workspace, secret_key,
     assert "django_http_responses_total_by_status_view_method_total" in text
     assert "django_http_requests_latency_seconds_by_view_method_bucket" in text
     assert secret_key[1] not in text
+
+
+def test_a_ticked_counter_shows_its_ticks_once_folded_and_each_tick_once():
+    registry = CollectorRegistry()
+    lookups = Counter("lookups_total", "Lookups.", ["result"], registry=registry)
+    counter = TickedCounter(lookups.labels("local"))
+    for _ in range(3):
+        next(counter.ticks)
+    assert registry.get_sample_value("lookups_total", {"result": "local"}) == 0  # not folded yet
+    counter.fold()
+    counter.fold()  # a fold's own tick is not counted
+    assert registry.get_sample_value("lookups_total", {"result": "local"}) == 3
+    next(counter.ticks)
+    counter.fold()
+    assert registry.get_sample_value("lookups_total", {"result": "local"}) == 4
