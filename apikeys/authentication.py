@@ -44,21 +44,20 @@ def _client_ip_key(group: str, request: Any) -> str:
     return client_ip(request)
 
 
-def _bearer(authorization: str) -> str | None:
-    scheme, _, value = authorization.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
 def claimed_key(request: Request) -> str | None:
     """The API key this request presents, or ``None`` when it presents none of ours.
 
     Raises ``InvalidApiKey`` when ``X-Api-Key`` and ``Authorization`` disagree.
     """
     meta = getattr(request, "_request", request).META  # the Django request's: DRF's proxy costs a miss a read
-    header = meta.get("HTTP_X_API_KEY", "").strip() or None
     authorization = meta.get("HTTP_AUTHORIZATION", "")
-    bearer = _bearer(authorization)
-    if header is not None:
+    bearer = None
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            bearer = value.strip() or None
+    header = meta.get("HTTP_X_API_KEY")
+    if header and (header := header.strip()):
         if authorization and bearer != header:
             raise InvalidApiKey(hint=BOTH_HEADERS_HINT)
         return header
