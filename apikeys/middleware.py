@@ -31,7 +31,8 @@ def logged_path(request: HttpRequest) -> str:
     """The path with the query's parameter names and no values: ``/api/v1/contacts?cursor=&limit=``."""
     query_string = request.META.get("QUERY_STRING", "")
     if not query_string:
-        return _redacted(request.path)
+        path = request.path
+        return path if path in _clean else _redacted(path)
     names = [name for name, _ in parse_qsl(query_string, keep_blank_values=True)]
     query = "&".join(f"{quote(name, safe='')}=" for name in names)
     return _redacted(request.path + (f"?{query}" if query else ""))
@@ -39,7 +40,8 @@ def logged_path(request: HttpRequest) -> str:
 
 def logged_user_agent(request: HttpRequest) -> str:
     """The ``User-Agent``, redacted."""
-    return _redacted(request.META.get("HTTP_USER_AGENT", ""))
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
+    return user_agent if user_agent in _clean else _redacted(user_agent)
 
 
 # Paths and user agents found to hold no secret: a client sends the same ones again and

@@ -44,7 +44,7 @@ class _Window:
     start: int  # the window's start, unix seconds
     seen: int  # the global count Redis last answered for it
     unflushed: int = 0  # this process's requests not yet added to Redis
-    flushed_at: float = 0.0  # monotonic time of the last answer from Redis
+    flush_by: float = 0.0  # monotonic time: the last answer from Redis plus API_RATE_LIMIT_FLUSH_MS
 
 
 class LocalCounts:
@@ -62,10 +62,10 @@ class LocalCounts:
             if window is None or window.start != start:
                 if len(self._windows) >= 100_000:
                     self._windows.clear()
-                self._windows[digest] = _Window(start=start, seen=count, flushed_at=time.monotonic())
+                self._windows[digest] = _Window(start=start, seen=count, flush_by=_flush_by())
             else:
                 window.seen = max(window.seen, count)
-                window.flushed_at = time.monotonic()
+                window.flush_by = _flush_by()
 
     def count(self, digest: str, *, now: int, limit: int, period: int) -> tuple[int, int] | None:
         """Count one request locally: ``(count as this process sees it, seconds left)``,
@@ -79,10 +79,7 @@ class LocalCounts:
             near = limit - window.seen - window.unflushed <= batch * LOCAL_HEADROOM_BATCHES
             if not near:
                 window.unflushed += 1
-                if (
-                    window.unflushed < batch
-                    and time.monotonic() - window.flushed_at < hot.API_RATE_LIMIT_FLUSH_MS / 1000
-                ):
+                if window.unflushed < batch and time.monotonic() < window.flush_by:
                     return window.seen + window.unflushed, start + period - now
             pending, window.unflushed = window.unflushed, 0
         if pending:  # this request included, unless near the limit
@@ -99,6 +96,10 @@ class LocalCounts:
         """Drop every count (the test suite, between tests)."""
         with self._lock:
             self._windows.clear()
+
+
+def _flush_by() -> float:
+    return time.monotonic() + hot.API_RATE_LIMIT_FLUSH_MS / 1000
 
 
 local_counts = LocalCounts()

@@ -74,13 +74,12 @@ class DatabaseHealth:
 
     def is_up(self) -> bool:
         """What the process knows now: a memory read, never a query."""
-        self._ensure_monitor()
+        # Every keyed request asks: two attribute reads (Thread.is_alive() costs more than the check).
+        if not self._running or self._pid != process.pid:
+            self._ensure_monitor()
         return self._up
 
     def _ensure_monitor(self) -> None:
-        # Every keyed request asks: two attribute reads (Thread.is_alive() costs more than the check).
-        if self._running and self._pid == process.pid:
-            return
         with self._lock:
             if self._pid == process.pid and self._thread is not None and self._thread.is_alive():
                 self._running = True
