@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=24)  # an even count: each order of a pair equally often
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--main-pairs", type=int, default=3, help="pairs a round of parley /api/v1/me and of A/A")
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--revocations", type=int, default=200)
     parser.add_argument(
@@ -94,10 +95,14 @@ def main() -> None:
         action="store_true",
         help="no task worker: the request log waits in its stream, stored by nobody (what storing costs the cores)",
     )
-    parser.add_argument("--quick", action="store_true", help="8 rounds of 0.75 s, 50 revocations, no 100,000 keys")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="8 rounds of 0.75 s, main pairs twice a round, 50 revocations, no 100,000 keys",
+    )
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.seconds, args.revocations, args.keys = 8, 0.75, 50, 0
+        args.rounds, args.seconds, args.revocations, args.keys, args.main_pairs = 8, 0.75, 50, 0, 2
 
     psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     psql(f"CREATE DATABASE {DB_NAME}")
@@ -168,12 +173,20 @@ def main() -> None:
             e.queries = run.queries_per_request(e.path, e.headers, **overrides)
         print(
             f"gunicorn 2 workers (sync), PostgreSQL + Redis, rate limiting on, {args.concurrency} client threads "
-            f"(a new connection per request), {args.rounds} rounds x {args.seconds:g} s, order rotated each round"
+            f"(a new connection per request), {args.rounds} rounds, pairs of 2 x {args.seconds:g} s "
+            f"(baseline, endpoint, endpoint, baseline), order rotated each round; parley /api/v1/me and "
+            f"the A/A row {args.main_pairs} pairs a round"
         )
         main_baseline = endpoints[0]
-        # Each endpoint beside its server's baseline (the peers run on the main server).
-        groups = [(endpoints[0], endpoints[1]), (endpoints[2], endpoints[3]), (endpoints[4], endpoints[5])]
-        groups += [(main_baseline, e) for e in endpoints[6:]]
+        main, same = (endpoints[0], endpoints[1]), (main_baseline, endpoints[-1])
+        # Each endpoint beside its server's baseline (the peers run on the main server). The last
+        # line's pair, and the A/A pair that shows how far the pairing moves at that count, are
+        # measured main_pairs times a round, spread over it: more pairs, a steadier median.
+        groups = [(endpoints[2], endpoints[3]), (endpoints[4], endpoints[5])]
+        groups += [(main_baseline, e) for e in endpoints[6:-1]]
+        for i in range(args.main_pairs):
+            at = i * len(groups) // args.main_pairs
+            groups[at:at] = [main, same]
         run.rounds(groups, args.rounds, args.seconds, args.concurrency)
         ratios = run.table(endpoints, main_baseline)
 

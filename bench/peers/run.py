@@ -29,6 +29,7 @@ class Endpoint:
     queries: float = 0.0
     # The req/s of the baseline driven right beside each of this endpoint's rounds (its pair).
     paired_rates: list[float] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)  # the round of each of ``rates``
 
 
 def workers_cpu(master: int) -> float:
@@ -86,11 +87,13 @@ def drive(endpoint: Endpoint, seconds: float, concurrency: int) -> None:
 
 def rounds(groups: list[tuple[Endpoint, Endpoint]], n: int, seconds: float, concurrency: int) -> None:
     """``n`` rounds over every endpoint. A group is ``[baseline, endpoint]``: the endpoint and the
-    no-check endpoint of its server, driven one right after the other, so each round gives a
-    pair measured a second apart (the VM's speed drifts over tens of seconds). The groups'
-    order rotates each round (no endpoint always goes first), and within a group the order
-    flips every other round (neither always runs right after the other's work, such as the
-    request log its task worker stores)."""
+    no-check endpoint of its server, driven as a pair of ``seconds`` each, split in halves
+    around each other (baseline, endpoint, endpoint, baseline: a drift of the VM's speed
+    over those seconds weighs on both sides alike); every other round the other way round
+    (endpoint, baseline, baseline, endpoint), so neither side always runs right after the
+    other's work (such as the request log its task worker stores). A pair's rate and CPU
+    are the means of its two halves. The groups' order rotates each round (no endpoint
+    always goes first); a group listed more than once is measured that many times a round."""
     for endpoint in (e for group in groups for e in group):  # warm up: caches filled, connections made
         drive(endpoint, 0.5, concurrency)
         endpoint.rates.clear()
@@ -98,9 +101,21 @@ def rounds(groups: list[tuple[Endpoint, Endpoint]], n: int, seconds: float, conc
         endpoint.latencies.clear()
     for r in range(n):
         for baseline, endpoint in groups[r % len(groups) :] + groups[: r % len(groups)]:
-            for e in (baseline, endpoint) if r % 2 == 0 else (endpoint, baseline):
-                drive(e, seconds, concurrency)
+            outer, inner = (baseline, endpoint) if r % 2 == 0 else (endpoint, baseline)
+            for e in (outer, inner, inner, outer):
+                drive(e, seconds / 2, concurrency)
+            for e in (baseline, endpoint):
+                _merge_halves(e, r)
             endpoint.paired_rates.append(baseline.rates[-1])
+
+
+def _merge_halves(e: Endpoint, round_: int) -> None:
+    """The last two runs of ``e`` (a pair's two halves) as one: their mean rate and CPU."""
+    rates, cpu = e.rates[-2:], e.cpu_us[-2:]
+    del e.rates[-2:], e.cpu_us[-2:]
+    e.rates.append(statistics.fmean(rates))
+    e.cpu_us.append(statistics.fmean(cpu))
+    e.rounds.append(round_)
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -114,19 +129,23 @@ def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
     An endpoint's baseline is the no-check endpoint on its own server (its port) when one is
     among ``endpoints``, else ``baseline``: two gunicorns of the same code differ by a few
     per cent in speed (which worker processes, where their memory landed), so a server is
-    compared with itself. ``ratio`` is the median over the rounds of the round's ratio (the
-    endpoint's req/s over its baseline's in the same round: a pair a second apart);
-    ``of medians`` divides the two medians instead, which the VM's drift moves more.
+    compared with itself. ``ratio`` is the median of the pairs' ratios (the endpoint's req/s
+    over its baseline's in the same pair); ``of medians`` divides the two medians instead,
+    which the VM's drift moves more.
     """
     baselines: dict[int, Endpoint] = {}
     for e in [baseline, *endpoints]:  # the first no-check endpoint of each server
         if e.path == baseline.path:
             baselines.setdefault(e.port, e)
     ratios = {}
-    n = max(len(e.paired_rates) for e in endpoints)
 
-    def per_round(e: Endpoint) -> str:  # a baseline beside several endpoints ran several times a round
-        return " ".join(f"{x:.0f}" for x in e.rates) if len(e.rates) <= n else f"({len(e.rates)} runs, beside each)"
+    def per_round(e: Endpoint) -> str:
+        if e.paired_rates:  # an endpoint measured more than once a round: the median of its pairs in each round
+            by_round: dict[int, list[float]] = {}
+            for round_, rate in zip(e.rounds, e.rates, strict=True):
+                by_round.setdefault(round_, []).append(rate)
+            return " ".join(f"{statistics.median(rates):.0f}" for rates in by_round.values())
+        return f"({len(e.rates)} pairs, beside each)"  # a baseline, beside every endpoint of its server
 
     width = max(34, *(len(per_round(e)) for e in endpoints))
     print(
