@@ -16,15 +16,17 @@ request and queries per request; then Parley with 100,000 keys; then the revocat
 line is ``keyed/baseline ratio: …`` (medians of the rounds).
 
     .venv/bin/pip install -e '.[bench]'   # the peers
-    .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 24] [--concurrency 4]
+    .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 24] [--main-pairs 3] [--concurrency 4]
 
 Many short rounds rather than a few long ones: the VM's speed drifts by a quarter over a
 run (its neighbours, the services beside us; the hypervisor takes up to a tenth of the CPU
 in bursts), and 24 rounds of 1 s spread that drift over every endpoint alike, where 5
 rounds of 3 s let it land on one. Each endpoint is driven right beside its server's
-baseline (a pair a second apart, in flipped order every other round), and its ``ratio`` is
-the median of the pairs' ratios; ``of medians`` (median req/s over the baseline's median)
-is printed beside it, and moves more with the drift.
+baseline, as a pair split in halves around each other (baseline, endpoint, endpoint,
+baseline; the other way round every other round), and its ``ratio`` is the median of the
+pairs' ratios; ``of medians`` (median req/s over the baseline's median) is printed beside
+it, and moves more with the drift. Parley's row and the A/A row (the baseline paired with
+itself: how far the pairing moves) get ``--main-pairs`` pairs a round.
 
 Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (it creates and
 drops its own database ``parley_bench`` and uses Redis db 15; ``BENCH_DATABASE`` and
