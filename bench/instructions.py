@@ -5,11 +5,11 @@ calls into C (a hash, a dict lookup, a float's repr, the JSON encoder) counts on
 however much it does. This counts the CPU instructions instead: Django's WSGI handler is
 called in-process (the production middleware chain, ``bench.settings``), under
 ``valgrind --tool=callgrind``, once for ``/bench/baseline`` and once for
-``GET /api/v1/me`` with a held key, in a process each; every thread of the process is
-counted (the request log's hand-off thread too). A marker call (``os.getppid``) before
-and after the measured requests makes callgrind dump its counts there, so start-up and
-warm-up are left out. Instruction counts do not depend on the machine's load: two runs
-agree to a fraction of a per cent.
+``GET /api/v1/me`` with a held key, in a process each, the main thread's instructions
+(the request's own: the background threads run on timers, so their count follows the
+wall time valgrind takes; ``bench/request_log_cost.py`` measures the request log's
+hand-off thread). A marker call (``os.getppid``) before and after the measured requests
+makes callgrind dump its counts there, so start-up and warm-up are left out.
 
     .venv/bin/python bench/instructions.py [--requests 1000]
 
@@ -74,6 +74,7 @@ def start(kind: str, requests: int, plain: str, out: Path) -> subprocess.Popen[b
             "valgrind",
             "--tool=callgrind",
             "--dump-before=os_getppid*",
+            "--separate-threads=yes",
             f"--callgrind-out-file={out}/{kind}",
             sys.executable,
             __file__,
@@ -92,14 +93,14 @@ def start(kind: str, requests: int, plain: str, out: Path) -> subprocess.Popen[b
 
 
 def measured_instructions(kind: str, out: Path) -> int:
-    """The instructions between the two markers (every thread): callgrind's second dump."""
-    totals = []
-    for part in sorted(out.glob(f"{kind}.*"), key=lambda p: int(p.name.rsplit(".", 1)[-1])):
-        match = re.search(r"^(?:summary|totals): (\d+)", part.read_text(), re.MULTILINE)
-        totals.append(int(match.group(1)) if match else 0)
-    if len(totals) < 2:
-        raise SystemExit(f"callgrind wrote {len(totals)} dumps for {kind}, not 3")
-    return totals[1]  # start-up and warm-up | the measured requests | the end
+    """The main thread's instructions between the two markers: its part of callgrind's second dump."""
+    parts = {}
+    for path in out.glob(f"{kind}.*-01"):  # <kind>.<dump>-<thread>: thread 1 is the main thread
+        match = re.search(r"^(?:summary|totals): (\d+)", path.read_text(), re.MULTILINE)
+        parts[int(path.name.split(".")[-1].split("-")[0])] = int(match.group(1)) if match else 0
+    if 2 not in parts:
+        raise SystemExit(f"callgrind wrote no second dump for {kind} (dumps: {sorted(parts)})")
+    return parts[2]  # 1: start-up and warm-up, 2: the measured requests, 3: the end
 
 
 def main() -> None:
@@ -141,7 +142,7 @@ def main() -> None:
             keyed = measured_instructions("keyed", out) / args.requests
     finally:
         psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    print(f"CPU instructions per request (callgrind, every thread, {args.requests} warm requests each):")
+    print(f"CPU instructions per request (callgrind, the main thread, {args.requests} warm requests each):")
     print(f"  /bench/baseline  {base:12,.0f}")
     print(f"  /api/v1/me       {keyed:12,.0f}")
     print(f"  key check adds   {keyed - base:12,.0f}  ({(keyed - base) / base:+.1%} of the baseline)")
