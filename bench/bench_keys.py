@@ -13,7 +13,7 @@ and median, ratio to the baseline (the no-check endpoint of the row's own server
 gunicorns of the same code differ by a few per cent), p50/p99 latency, worker CPU per
 request and queries per request; then Parley with 100,000 keys; then the revocation latency (from
 ``api_key_revoke`` returning to the first 401, 200 revocations under load). The last
-line is ``keyed/baseline ratio: …`` (medians of the rounds).
+line is ``keyed/baseline ratio: …`` (medians of the pairs' ratios).
 
     .venv/bin/pip install -e '.[bench]'   # the peers
     .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 24] [--main-pairs 3] [--concurrency 4]

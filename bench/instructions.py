@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 DATABASE = "parley_instructions"
 REDIS_DB = "9"
 WARM_UP = 300
+KEY_VARIABLE = "PARLEY_INSTRUCTIONS_KEY"  # the measured processes' key, handed over in their environment
 
 
 def configure() -> None:
@@ -82,11 +83,9 @@ def start(kind: str, requests: int, plain: str, out: Path) -> subprocess.Popen[b
             kind,
             "--requests",
             str(requests),
-            "--key",
-            plain,
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        env={**os.environ, "PYTHONHASHSEED": "0", KEY_VARIABLE: plain},  # a key never goes on a command line
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -107,11 +106,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--inner", choices=["base", "keyed"], help=argparse.SUPPRESS)
-    parser.add_argument("--key", help=argparse.SUPPRESS)
     args = parser.parse_args()
     configure()
     if args.inner:
-        measured(args.inner, args.requests, args.key)
+        measured(args.inner, args.requests, os.environ[KEY_VARIABLE])
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
