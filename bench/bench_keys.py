@@ -84,10 +84,22 @@ def start_gunicorn(port: int, **env: str) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
+def vm_speed_us() -> float:
+    """µs of a fixed pure-Python loop in this process (best of five): the VM's speed at that moment.
+
+    CPU microseconds per request scale with it (the same code reads a third dearer on a
+    slower hour); a run's figures are compared with another's only alongside this.
+    """
+    import timeit
+
+    return min(timeit.repeat("sum(range(10000))", repeat=5, number=200)) / 200 * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--rounds", type=int, default=24)  # an even count: each order of a pair equally often
+    parser.add_argument("--seconds", type=float, help="a pair's length (default 1; --quick 0.75)")
+    # An even count: each order of a pair equally often.
+    parser.add_argument("--rounds", type=int, help="rounds (default 24; --quick 8)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--main-pairs", type=int, default=3, help="pairs a round of parley /api/v1/me and of A/A")
     parser.add_argument("--keys", type=int, default=100_000)
@@ -100,11 +112,14 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="8 rounds of 0.75 s, main pairs twice a round, 50 revocations, no 100,000 keys",
+        help="8 rounds of 0.75 s (unless --rounds/--seconds say otherwise), main pairs twice a round, "
+        "50 revocations, no 100,000 keys",
     )
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.seconds, args.revocations, args.keys, args.main_pairs = 8, 0.75, 50, 0, 2
+        args.revocations, args.keys, args.main_pairs = 50, 0, 2
+    args.rounds = args.rounds or (8 if args.quick else 24)
+    args.seconds = args.seconds or (0.75 if args.quick else 1.0)
 
     psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     psql(f"CREATE DATABASE {DB_NAME}")
@@ -173,6 +188,7 @@ def main() -> None:
                 log_off_port: {"API_REQUEST_LOG": False},
             }.get(e.port, {})
             e.queries = run.queries_per_request(e.path, e.headers, **overrides)
+        speed_before = vm_speed_us()
         print(
             f"gunicorn 2 workers (sync), PostgreSQL + Redis, rate limiting on, {args.concurrency} client threads "
             f"(a new connection per request), {args.rounds} rounds, pairs of 2 x {args.seconds:g} s "
@@ -238,6 +254,10 @@ def main() -> None:
             f"requests started after it returned and accepted: {accepted}"
         )
         run.histogram(latencies)
+        print(
+            f"\nThe VM's speed: sum(range(10000)) took {speed_before:.0f} us before the rounds, "
+            f"{vm_speed_us():.0f} us after the revocations"
+        )
         print(
             f"keyed/baseline ratio: {ratios['parley /api/v1/me']:.2f} (drf-api-key {ratios['drf-api-key']:.2f}, "
             f"drf-token {ratios['drf-token']:.2f}, knox {ratios['knox']:.2f})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import statistics
 import subprocess
 import sys
@@ -12,8 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-TICKS = 100  # clock ticks per second in /proc/<pid>/stat (USER_HZ)
 
 
 @dataclass
@@ -27,23 +26,33 @@ class Endpoint:
     latencies: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)
     queries: float = 0.0
-    # The req/s of the baseline driven right beside each of this endpoint's rounds (its pair).
+    # The req/s and worker CPU of the baseline driven right beside each of this endpoint's rounds (its pair).
     paired_rates: list[float] = field(default_factory=list)
+    paired_cpu_us: list[float] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)  # the round of each of ``rates``
 
 
 def workers_cpu(master: int) -> float:
-    """Seconds of CPU the master's worker processes have used."""
+    """Seconds of CPU the master's worker processes have used, every thread of theirs included.
+
+    From each thread's ``/proc/<pid>/task/<tid>/schedstat`` (the scheduler's run time, in
+    nanoseconds), not ``/proc/<pid>/stat``'s clock ticks: a half-pair of 0.5 s is some 35
+    ticks of a worker's CPU, so a tick is ±3 % of it, where a nanosecond count has no such step.
+    """
     pids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True, check=False)
     total = 0
     for pid in pids.stdout.split():
         try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+            tids = os.listdir(f"/proc/{pid}/task")
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as stat:
+                    total += int(stat.read().split()[0])
+            except OSError:  # the thread (or the worker) has ended
+                continue
+    return total / 1e9
 
 
 def drive(endpoint: Endpoint, seconds: float, concurrency: int) -> None:
@@ -107,6 +116,7 @@ def rounds(groups: list[tuple[Endpoint, Endpoint]], n: int, seconds: float, conc
             for e in (baseline, endpoint):
                 _merge_halves(e, r)
             endpoint.paired_rates.append(baseline.rates[-1])
+            endpoint.paired_cpu_us.append(baseline.cpu_us[-1])
 
 
 def _merge_halves(e: Endpoint, round_: int) -> None:
@@ -131,7 +141,10 @@ def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
     per cent in speed (which worker processes, where their memory landed), so a server is
     compared with itself. ``ratio`` is the median of the pairs' ratios (the endpoint's req/s
     over its baseline's in the same pair); ``of medians`` divides the two medians instead,
-    which the VM's drift moves more.
+    which the VM's drift moves more. ``+CPU`` is the same kind of figure for the workers' CPU:
+    the median of the pairs' differences (the endpoint's CPU per request minus its baseline's
+    in the same pair), and ``+CPU %`` the median of the pairs' quotients, less one: the VM's
+    speed moves microseconds (a slower minute makes every request dearer), a share much less.
     """
     baselines: dict[int, Endpoint] = {}
     for e in [baseline, *endpoints]:  # the first no-check endpoint of each server
@@ -150,20 +163,23 @@ def table(endpoints: list[Endpoint], baseline: Endpoint) -> dict[str, float]:
     width = max(34, *(len(per_round(e)) for e in endpoints))
     print(
         f"{'endpoint':34} {'req/s per round':{width}} {'median':>7} {'ratio':>6} {'of medians':>10} "
-        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'+CPU':>6} {'queries':>7}"
+        f"{'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'+CPU':>6} {'+CPU %':>6} {'queries':>7}"
     )
     for e in endpoints:
         own = baselines.get(e.port, baseline)
-        base, base_cpu = statistics.median(own.rates), statistics.median(own.cpu_us)
+        base = statistics.median(own.rates)
         median = statistics.median(e.rates)
         pairs = zip(e.rates, e.paired_rates, strict=True)
         paired = statistics.median([rate / beside for rate, beside in pairs]) if e.paired_rates else 1.0
         ratios[e.name] = paired
-        cpu = statistics.median(e.cpu_us)
+        # A baseline (beside every endpoint of its server, no pair of its own) reads +0.
+        cpu_pairs = list(zip(e.cpu_us, e.paired_cpu_us, strict=True)) if e.paired_cpu_us else [(1.0, 1.0)]
+        extra = statistics.median([cpu - beside for cpu, beside in cpu_pairs])
+        share = statistics.median([cpu / beside - 1 for cpu, beside in cpu_pairs]) * 100
         print(
             f"{e.name:34} {per_round(e):{width}} {median:7.0f} {paired:6.2f} {median / base:10.2f} "
-            f"{pct(e.latencies, 0.5):7.2f} {pct(e.latencies, 0.99):7.2f} {cpu:10.0f} {cpu - base_cpu:+6.0f} "
-            f"{e.queries:7.1f}"
+            f"{pct(e.latencies, 0.5):7.2f} {pct(e.latencies, 0.99):7.2f} {statistics.median(e.cpu_us):10.0f} "
+            f"{extra:+6.0f} {share:+5.1f}% {e.queries:7.1f}"
         )
     return ratios
 
