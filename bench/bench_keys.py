@@ -11,12 +11,14 @@ each server), Parley's ``GET /api/v1/me`` on each server, and the peers of bench
 DRF's ``TokenAuthentication``, django-rest-knox). Prints per endpoint req/s per round
 and median, ratio to the baseline (the no-check endpoint of the row's own server: two
 gunicorns of the same code differ by a few per cent), p50/p99 latency, worker CPU per
-request and queries per request; then Parley with 100,000 keys; then the revocation latency (from
+request (every thread of the workers, from the scheduler's nanosecond counts), what the
+endpoint adds to it (``+CPU``: the median of the pairs' differences; ``+CPU %``: of their
+quotients) and queries per request; then Parley with 100,000 keys; then the revocation latency (from
 ``api_key_revoke`` returning to the first 401, 200 revocations under load). The last
 line is ``keyed/baseline ratio: …`` (medians of the pairs' ratios).
 
     .venv/bin/pip install -e '.[bench]'   # the peers
-    .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 24] [--main-pairs 3] [--concurrency 4]
+    .venv/bin/python bench/bench_keys.py [--quick] [--seconds 1] [--rounds 24] [--launches 4] [--main-pairs 3]
 
 Many short rounds rather than a few long ones: the VM's speed drifts by a quarter over a
 run (its neighbours, the services beside us; the hypervisor takes up to a tenth of the CPU
@@ -27,6 +29,13 @@ baseline; the other way round every other round), and its ``ratio`` is the media
 pairs' ratios; ``of medians`` (median req/s over the baseline's median) is printed beside
 it, and moves more with the drift. Parley's row and the A/A row (the baseline paired with
 itself: how far the pairing moves) get ``--main-pairs`` pairs a round.
+
+The rounds run on ``--launches`` sets of servers in turn (6 rounds each, then all three
+gunicorns are started afresh): the same code in two launches of a gunicorn differs in speed
+(where each process's memory landed, its hash seed), by up to a tenth for the check's
+share in one measurement of four identical servers side by side (+53 to +185 µs), so a run
+on one launch would measure that luck along with the code. The VM's speed (a fixed
+Python loop) is printed with the figures: microseconds move with it, ratios much less.
 
 Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (it creates and
 drops its own database ``parley_bench`` and uses Redis db 15; ``BENCH_DATABASE`` and
@@ -101,6 +110,9 @@ def main() -> None:
     # An even count: each order of a pair equally often.
     parser.add_argument("--rounds", type=int, help="rounds (default 24; --quick 8)")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--launches", type=int, help="fresh sets of servers a run measures on, in turn (default 4; --quick 2)"
+    )
     parser.add_argument("--main-pairs", type=int, default=3, help="pairs a round of parley /api/v1/me and of A/A")
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--revocations", type=int, default=200)
@@ -120,6 +132,9 @@ def main() -> None:
         args.revocations, args.keys, args.main_pairs = 50, 0, 2
     args.rounds = args.rounds or (8 if args.quick else 24)
     args.seconds = args.seconds or (0.75 if args.quick else 1.0)
+    args.launches = args.launches or (2 if args.quick else 4)
+    if args.rounds % args.launches:
+        parser.error("--rounds must be a multiple of --launches")
 
     psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     psql(f"CREATE DATABASE {DB_NAME}")
@@ -150,21 +165,33 @@ def main() -> None:
     if args.no_task_worker:  # and no web process stores in its stead
         os.environ["API_REQUEST_LOG_FALLBACK_DRAIN_SECONDS"] = "86400"
     port, previous_port, log_off_port = 18765, 18766, 18767
-    servers = [
-        start_gunicorn(port),
-        start_gunicorn(previous_port, API_KEY_LOCAL_CACHE="0"),
-        start_gunicorn(log_off_port, API_REQUEST_LOG="0"),
-    ]
-    main_pid, previous_pid, log_off_pid = (server.pid for server in servers)
+    server_env = {port: {}, previous_port: {"API_KEY_LOCAL_CACHE": "0"}, log_off_port: {"API_REQUEST_LOG": "0"}}
+    web = {p: start_gunicorn(p, **env) for p, env in server_env.items()}
+    main_pid, previous_pid, log_off_pid = (server.pid for server in web.values())
+    task_workers = []
     # The task worker, as production runs beside the web servers: it stores the request log.
     if not args.no_task_worker:
-        servers.append(
+        task_workers.append(
             subprocess.Popen(
                 [sys.executable, "manage.py", "db_worker", "--no-startup-delay"],
                 cwd=ROOT,
                 env={**os.environ, "LOG_LEVEL": "WARNING"},
             )
         )
+
+    def measure(groups: list[tuple[run.Endpoint, run.Endpoint]]) -> None:
+        """The rounds, on ``--launches`` fresh sets of servers in turn (the first set is running)."""
+        per = args.rounds // args.launches
+        for launch in range(args.launches):
+            if launch:
+                for server in web.values():
+                    server.terminate()
+                    server.wait()
+                web.update({p: start_gunicorn(p, **env) for p, env in server_env.items()})
+            for e in (e for group in groups for e in group):
+                e.master = web[e.port].pid
+            run.rounds(groups, per, args.seconds, args.concurrency, first=launch * per)
+
     try:
         endpoints = [
             run.Endpoint("no auth (baseline)", port, main_pid, "/bench/baseline", {}),
@@ -193,7 +220,8 @@ def main() -> None:
             f"gunicorn 2 workers (sync), PostgreSQL + Redis, rate limiting on, {args.concurrency} client threads "
             f"(a new connection per request), {args.rounds} rounds, pairs of 2 x {args.seconds:g} s "
             f"(baseline, endpoint, endpoint, baseline), order rotated each round; parley /api/v1/me and "
-            f"the A/A row {args.main_pairs} pairs a round"
+            f"the A/A row {args.main_pairs} pairs a round; {args.launches} launches of the servers "
+            f"({args.rounds // args.launches} rounds each); the VM's speed: sum(range(10000)) {speed_before:.0f} us"
         )
         main_baseline = endpoints[0]
         main, same = (endpoints[0], endpoints[1]), (main_baseline, endpoints[-1])
@@ -205,7 +233,7 @@ def main() -> None:
         for i in range(args.main_pairs):
             at = i * len(groups) // args.main_pairs
             groups[at:at] = [main, same]
-        run.rounds(groups, args.rounds, args.seconds, args.concurrency)
+        measure(groups)
         ratios = run.table(endpoints, main_baseline)
 
         if args.keys:
@@ -237,7 +265,7 @@ def main() -> None:
                 run.Endpoint(f"previous, {args.keys} keys", previous_port, previous_pid, "/api/v1/me", auth),
             ]
             print(f"\nThe same with {args.keys} keys in the table:")
-            run.rounds([(big[0], big[1]), (big[2], big[3])], args.rounds, args.seconds, args.concurrency)
+            measure([(big[0], big[1]), (big[2], big[3])])
             run.table(big, big[0])
 
         actor = Actor.for_user(owner)
@@ -263,7 +291,7 @@ def main() -> None:
             f"drf-token {ratios['drf-token']:.2f}, knox {ratios['knox']:.2f})"
         )
     finally:
-        for server in servers:
+        for server in [*web.values(), *task_workers]:
             server.terminate()
             server.wait()
         from django.db import connections

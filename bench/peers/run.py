@@ -55,8 +55,8 @@ def workers_cpu(master: int) -> float:
     return total / 1e9
 
 
-def drive(endpoint: Endpoint, seconds: float, concurrency: int) -> None:
-    """One round: ``concurrency`` client threads for ``seconds``; records req/s, latencies, worker CPU."""
+def drive(endpoint: Endpoint, seconds: float, concurrency: int, *, record: bool = True) -> None:
+    """``concurrency`` client threads for ``seconds``; records req/s, latencies, worker CPU (unless a warm-up)."""
     count = [0] * concurrency
     errors = [0] * concurrency
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
@@ -88,27 +88,28 @@ def drive(endpoint: Endpoint, seconds: float, concurrency: int) -> None:
     if sum(errors):
         raise SystemExit(f"{sum(errors)} non-200 answers on {endpoint.name} ({endpoint.path})")
     done = sum(count)
+    if not record:
+        return
     endpoint.rates.append(done / elapsed)
     endpoint.cpu_us.append(cpu / done * 1e6)
     for samples in latencies:
         endpoint.latencies.extend(samples)
 
 
-def rounds(groups: list[tuple[Endpoint, Endpoint]], n: int, seconds: float, concurrency: int) -> None:
-    """``n`` rounds over every endpoint. A group is ``[baseline, endpoint]``: the endpoint and the
-    no-check endpoint of its server, driven as a pair of ``seconds`` each, split in halves
-    around each other (baseline, endpoint, endpoint, baseline: a drift of the VM's speed
-    over those seconds weighs on both sides alike); every other round the other way round
-    (endpoint, baseline, baseline, endpoint), so neither side always runs right after the
-    other's work (such as the request log its task worker stores). A pair's rate and CPU
-    are the means of its two halves. The groups' order rotates each round (no endpoint
-    always goes first); a group listed more than once is measured that many times a round."""
-    for endpoint in (e for group in groups for e in group):  # warm up: caches filled, connections made
-        drive(endpoint, 0.5, concurrency)
-        endpoint.rates.clear()
-        endpoint.cpu_us.clear()
-        endpoint.latencies.clear()
-    for r in range(n):
+def rounds(groups: list[tuple[Endpoint, Endpoint]], n: int, seconds: float, concurrency: int, first: int = 0) -> None:
+    """``n`` rounds over every endpoint (numbered from ``first``: a run may be measured in
+    several calls, on fresh servers each time, see bench_keys), after a warm-up of each
+    endpoint. A group is ``[baseline, endpoint]``: the endpoint and the no-check endpoint of its
+    server, driven as a pair of ``seconds`` each, split in halves around each other (baseline,
+    endpoint, endpoint, baseline: a drift of the VM's speed over those seconds weighs on both
+    sides alike); every other round the other way round (endpoint, baseline, baseline,
+    endpoint), so neither side always runs right after the other's work (such as the request log
+    its task worker stores). A pair's rate and CPU are the means of its two halves. The groups'
+    order rotates each round (no endpoint always goes first); a group listed more than once is
+    measured that many times a round."""
+    for endpoint in {id(e): e for group in groups for e in group}.values():  # caches filled, connections made
+        drive(endpoint, 0.5, concurrency, record=False)
+    for r in range(first, first + n):
         for baseline, endpoint in groups[r % len(groups) :] + groups[: r % len(groups)]:
             outer, inner = (baseline, endpoint) if r % 2 == 0 else (endpoint, baseline)
             for e in (outer, inner, inner, outer):
