@@ -32,9 +32,9 @@ itself: how far the pairing moves) get ``--main-pairs`` pairs a round.
 
 The rounds run on ``--launches`` sets of servers in turn (6 rounds each, then all three
 gunicorns are started afresh): the same code in two launches of a gunicorn differs in speed
-(where each process's memory landed, its hash seed), by up to a tenth for the check's
-share in one measurement of four identical servers side by side (+53 to +185 µs), so a run
-on one launch would measure that luck along with the code. The VM's speed (a fixed
+(where each process's memory landed, its hash seed); four identical servers side by side
+read the check's cost from +53 to +185 µs of worker CPU, so a run on one launch would
+measure that luck along with the code. The VM's speed (a fixed
 Python loop) is printed with the figures: microseconds move with it, ratios much less.
 
 Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (it creates and
