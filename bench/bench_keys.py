@@ -210,10 +210,8 @@ def main() -> None:
             run.Endpoint("no auth again (A/A)", port, main_pid, "/bench/baseline", {}),
         ]
         for e in endpoints:
-            overrides = {
-                previous_port: {"API_KEY_LOCAL_CACHE": False},
-                log_off_port: {"API_REQUEST_LOG": False},
-            }.get(e.port, {})
+            # The row's server settings, in this process: each of server_env's switches off ("0").
+            overrides = dict.fromkeys(server_env[e.port], False)
             e.queries = run.queries_per_request(e.path, e.headers, **overrides)
         speed_before = vm_speed_us()
         print(
